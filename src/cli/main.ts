@@ -59,6 +59,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeOut: writeStdout, writeErr: writeStderr })
     .exitOverride()
     .showHelpAfterError(false)
+    .enablePositionalOptions()
     .hook('preAction', () => {
       const g = program.opts() as GlobalOptions;
       configureLog({ file: g.log, format: g.logFormat, debug: g.debug });

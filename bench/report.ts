@@ -1,0 +1,289 @@
+import type { Machine } from './machine.js';
+import { PHASES, type BurstSizes, type Phase, type RuntimeResults } from './phases.js';
+import type { Runtime } from './runtimes.js';
+import { summarize, type Summary } from './stats.js';
+
+/** Everything a run of the benchmark found, as written to the JSON file. */
+export interface Report {
+  date: string;
+  machine: Machine;
+  settings: {
+    samples: number;
+    bursts: BurstSizes;
+    limitTries: number;
+    cgroups: string;
+    /** Whether NODE_EXTRA_CA_CERTS was set where the benchmark started; it is unset for every measured command. */
+    nodeExtraCaCertsSet: boolean;
+  };
+  floor: { wallMs: Summary | null; rssKiB: Summary | null; samplesMs: number[] };
+  skipped: { name: string; reason: string }[];
+  runtimes: RuntimeReport[];
+  targets: Target[];
+}
+
+export interface PhaseReport {
+  wallMs: Summary | null;
+  /** This runtime's median over runc's, when runc was measured. */
+  ratioToRunc: number | null;
+  rssKiB: Summary | null;
+  /** The bursts' single runs. */
+  runWallMs: Summary | null;
+  samplesMs: number[];
+  failures: string[];
+}
+
+export interface RuntimeReport {
+  name: string;
+  path: string;
+  version: string;
+  phases: Record<Phase, PhaseReport>;
+  created: {
+    samples: number;
+    missing: number;
+    memoryBytes: Summary | null;
+    tasks: Summary | null;
+    processes: Summary | null;
+    rssKiB: Summary | null;
+    peakRssKiB: Summary | null;
+    names: string[];
+  };
+  limits: RuntimeResults['limits'];
+  leftovers: number;
+  maxRssKiB: number;
+}
+
+export interface Target {
+  what: string;
+  goal: string;
+  value: string;
+  /** null when it cannot be judged, e.g. runc was not measured. */
+  met: boolean | null;
+}
+
+export interface ReportInput {
+  machine: Machine;
+  settings: Report['settings'];
+  floorMs: number[];
+  floorRssKiB: number[];
+  skipped: Report['skipped'];
+  runtimes: Runtime[];
+  results: Map<string, RuntimeResults>;
+}
+
+export function buildReport(input: ReportInput): Report {
+  const runcResults = input.results.get('runc');
+  const runtimes = input.runtimes.map((rt): RuntimeReport => {
+    const r = input.results.get(rt.name);
+    if (!r) throw new Error(`no results for ${rt.name}`);
+    const phases = {} as Record<Phase, PhaseReport>;
+    for (const p of PHASES) {
+      const data = r.phases[p];
+      const wall = summarize(data.wallMs);
+      const runcWall = runcResults ? summarize(runcResults.phases[p].wallMs) : null;
+      phases[p] = {
+        wallMs: wall,
+        ratioToRunc: wall && runcWall ? wall.median / runcWall.median : null,
+        rssKiB: summarize(data.rssKiB),
+        runWallMs: summarize(data.runWallMs),
+        samplesMs: data.wallMs,
+        failures: data.failures,
+      };
+    }
+    const procs = r.created.flatMap((u) => u.processes);
+    return {
+      name: rt.name,
+      path: rt.path,
+      version: rt.version,
+      phases,
+      created: {
+        samples: r.created.length,
+        missing: r.cgroupMissing,
+        memoryBytes: summarize(r.created.map((u) => u.memoryBytes)),
+        tasks: summarize(r.created.map((u) => u.tasks)),
+        processes: summarize(r.created.map((u) => u.processes.length)),
+        rssKiB: summarize(r.created.map((u) => u.processes.reduce((sum, p) => sum + p.rssKiB, 0))),
+        peakRssKiB: summarize(procs.map((p) => p.peakRssKiB)),
+        names: [...new Set(procs.map((p) => p.name))],
+      },
+      limits: r.limits,
+      leftovers: r.leftovers,
+      maxRssKiB: r.maxRssKiB,
+    };
+  });
+  const floor = summarize(input.floorMs);
+  const report: Report = {
+    date: new Date().toISOString(),
+    machine: input.machine,
+    settings: input.settings,
+    floor: { wallMs: floor, rssKiB: summarize(input.floorRssKiB), samplesMs: input.floorMs },
+    skipped: input.skipped,
+    runtimes,
+    targets: [],
+  };
+  const runts = runtimes.find((r) => r.name === 'runts');
+  const runc = runtimes.find((r) => r.name === 'runc');
+  if (runts) report.targets = targets(runts, runc, floor);
+  return report;
+}
+
+const FLOOR_MARGIN_MS = 10;
+const RUN_RATIO = 2.5;
+const LIFECYCLE_RATIO = 3;
+const RSS_LIMIT_KIB = 64 * 1024;
+
+/** The goals runts is held to. */
+function targets(runts: RuntimeReport, runc: RuntimeReport | undefined, floor: Summary | null): Target[] {
+  const out: Target[] = [];
+  for (const p of ['state', 'start', 'kill', 'delete'] as const) {
+    const wall = runts.phases[p].wallMs;
+    const goal = floor ? floor.median + FLOOR_MARGIN_MS : null;
+    out.push({
+      what: `${p} within ${FLOOR_MARGIN_MS} ms of node -e 0`,
+      goal: goal === null ? 'no floor measured' : `<= ${ms(goal)} ms`,
+      value: wall ? `${ms(wall.median)} ms` : 'not measured',
+      met: wall && goal !== null ? wall.median <= goal : null,
+    });
+  }
+  const ratioTarget = (phase: Phase, what: string, ratio: number): Target => {
+    const wall = runts.phases[phase].wallMs;
+    const base = runc?.phases[phase].wallMs ?? null;
+    return {
+      what: `${what} within ${ratio}x of runc`,
+      goal: base ? `<= ${ms(base.median * ratio)} ms` : 'runc not measured',
+      value: wall ? `${ms(wall.median)} ms (${ratioText(runts.phases[phase].ratioToRunc)})` : 'not measured',
+      met: wall && base ? wall.median <= base.median * ratio : null,
+    };
+  };
+  out.push(ratioTarget('run', 'run of /bin/true', RUN_RATIO));
+  out.push(ratioTarget('lifecycle', 'create->start->wait->delete', LIFECYCLE_RATIO));
+  // The CLI invocations' peaks come from wait4(), which covers every process a command
+  // waited for; a process left in the container while `created` is read from /proc.
+  const peak = Math.max(runts.maxRssKiB, runts.created.peakRssKiB?.max ?? 0);
+  out.push({
+    what: 'peak RSS of any runts process under 64 MiB',
+    goal: `< ${mib(RSS_LIMIT_KIB)} MiB`,
+    value: `${mib(peak)} MiB`,
+    met: peak > 0 ? peak < RSS_LIMIT_KIB : null,
+  });
+  return out;
+}
+
+function ms(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+function mib(kib: number): string {
+  return (kib / 1024).toFixed(1);
+}
+
+function ratioText(r: number | null): string {
+  return r === null ? '' : `${r.toFixed(2)}x`;
+}
+
+function phaseLabel(p: Phase, bursts: BurstSizes): string {
+  if (p === 'lifecycle') return 'create->start->wait->delete';
+  if (p === 'sequential') return `${bursts.sequential} runs in sequence, total`;
+  if (p === 'parallel') return `${bursts.parallel} runs, ${bursts.parallelJobs} at a time, total`;
+  return p;
+}
+
+/** Lays rows out in columns: the first left-aligned, the rest right-aligned. */
+function columns(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows
+    .map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('   ').trimEnd())
+    .join('\n');
+}
+
+function wallCell(s: Summary | null, ratio: number | null, failures: number): string {
+  if (!s) return failures > 0 ? 'failed' : '-';
+  const mark = failures > 0 ? ` (${failures} failed)` : '';
+  return `${ms(s.median)} [${ms(s.min)}-${ms(s.max)}]${ratio === null ? '' : ` ${ratio.toFixed(2)}x`}${mark}`;
+}
+
+/** The plain-text table: what is printed, written beside the JSON, and pasted into the docs. */
+export function renderTable(report: Report): string {
+  const { machine, settings, runtimes } = report;
+  const names = runtimes.map((r) => r.name);
+  const lines: string[] = [];
+  lines.push(`runts benchmark, ${report.date.slice(0, 16).replace('T', ' ')} UTC`);
+  lines.push(
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.os}; Linux ${machine.kernel}; node ${machine.node}`,
+  );
+  lines.push(`runtimes: ${runtimes.map((r) => `${r.name} (${r.version})`).join(', ')}`);
+  for (const s of report.skipped) lines.push(`skipped: ${s.name}: ${s.reason}`);
+  lines.push(`cgroups: ${settings.cgroups}`);
+  lines.push(
+    `samples: ${settings.samples} per phase, runtimes interleaved round by round; NODE_EXTRA_CA_CERTS ${settings.nodeExtraCaCertsSet ? 'was set in the environment, and' : 'was not set;'} unset for every measured command`,
+  );
+  const f = report.floor.wallMs;
+  lines.push(`floor: node -e 0 ${f ? `${ms(f.median)} ms [${ms(f.min)}-${ms(f.max)}]` : 'not measured'}`);
+
+  lines.push('', 'Wall time, ms: median [min-max], and the median over runc\'s');
+  const wallRows: string[][] = [['', ...names]];
+  for (const p of PHASES) {
+    wallRows.push([
+      phaseLabel(p, settings.bursts),
+      ...runtimes.map((r) => wallCell(r.phases[p].wallMs, r.phases[p].ratioToRunc, r.phases[p].failures.length)),
+    ]);
+    if (p === 'sequential' || p === 'parallel') {
+      wallRows.push(['  each run', ...runtimes.map((r) => wallCell(r.phases[p].runWallMs, null, 0))]);
+    }
+  }
+  lines.push(columns(wallRows));
+
+  lines.push('', 'Peak RSS of each command (wait4 ru_maxrss), MiB: median [max]');
+  const rssRows: string[][] = [['', ...names]];
+  for (const p of ['run', 'create', 'state', 'start', 'kill', 'delete'] as const) {
+    rssRows.push([p, ...runtimes.map((r) => rssCell(r.phases[p].rssKiB))]);
+  }
+  rssRows.push(['any command', ...runtimes.map((r) => (r.maxRssKiB > 0 ? mib(r.maxRssKiB) : '-'))]);
+  lines.push(columns(rssRows));
+
+  lines.push('', 'Charged to the container\'s cgroup while it is created: median [max]');
+  const createdRows: string[][] = [['', ...names]];
+  createdRows.push(['memory, MiB', ...runtimes.map((r) => summaryCell(r.created.memoryBytes, (x) => (x / 2 ** 20).toFixed(2)))]);
+  createdRows.push(['tasks (pids.current)', ...runtimes.map((r) => summaryCell(r.created.tasks, String))]);
+  createdRows.push(['processes', ...runtimes.map((r) => summaryCell(r.created.processes, String))]);
+  createdRows.push(['their RSS, MiB', ...runtimes.map((r) => summaryCell(r.created.rssKiB, mib))]);
+  createdRows.push(['their peak RSS, MiB', ...runtimes.map((r) => summaryCell(r.created.peakRssKiB, mib))]);
+  createdRows.push(['processes named', ...runtimes.map((r) => r.created.names.join(' ') || '-')]);
+  lines.push(columns(createdRows));
+
+  lines.push('', 'Containers that start and run /bin/true under a limit');
+  const limitRows: string[][] = [['', ...names]];
+  limitRows.push(['memory limit 8 MiB', ...runtimes.map((r) => `${r.limits.memory.started}/${r.limits.memory.tried}`)]);
+  limitRows.push(['pids limit 4', ...runtimes.map((r) => `${r.limits.pids.started}/${r.limits.pids.tried}`)]);
+  lines.push(columns(limitRows));
+
+  if (report.targets.length > 0) {
+    lines.push('', 'Targets for runts');
+    const verdict = (t: Target): string => (t.met === null ? 'not judged' : t.met ? 'met' : 'MISSED');
+    lines.push(columns(report.targets.map((t) => [t.what, t.value, t.goal, verdict(t)])));
+  }
+
+  const notes: string[] = [];
+  for (const r of runtimes) {
+    for (const p of PHASES) {
+      const fails = r.phases[p].failures;
+      if (fails.length > 0) notes.push(`${r.name} ${p}: ${fails.length} failed; first: ${fails[0]}`);
+    }
+    for (const kind of ['memory', 'pids'] as const) {
+      const e = r.limits[kind].error;
+      if (e) notes.push(`${r.name} ${kind} limit: ${e}`);
+    }
+    if (r.created.missing > 0) notes.push(`${r.name}: no cgroup at the cgroupsPath asked for, in ${r.created.missing} samples`);
+    if (r.leftovers > 0) notes.push(`${r.name}: ${r.leftovers} containers left in the state directory, deleted with --force`);
+  }
+  if (notes.length > 0) lines.push('', 'Notes', ...notes.map((n) => `- ${n}`));
+  return lines.join('\n') + '\n';
+}
+
+function rssCell(s: Summary | null): string {
+  return s ? `${mib(s.median)} [${mib(s.max)}]` : '-';
+}
+
+function summaryCell(s: Summary | null, fmt: (x: number) => string): string {
+  return s ? `${fmt(s.median)} [${fmt(s.max)}]` : '-';
+}

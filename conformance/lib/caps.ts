@@ -1,0 +1,26 @@
+/** Capability names in kernel bit order (capability.h), CAP_CHOWN = 0. */
+export const CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
+  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+export function capBit(name: string): number {
+  const i = CAPABILITIES.indexOf(name);
+  if (i < 0) throw new Error(`unknown capability ${name}`);
+  return i;
+}
+
+/** The hex mask /proc/<pid>/status prints for a set of capabilities. */
+export function capMask(names: string[]): string {
+  const mask = names.reduce((m, n) => m | (1n << BigInt(capBit(n))), 0n);
+  return mask.toString(16).padStart(16, '0');
+}
+
+/** Prints the five capability sets of the shell as key=value lines. */
+export const SHOW_CAPS = 'grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb):" /proc/self/status | sed "s/:[[:space:]]*/=/"';

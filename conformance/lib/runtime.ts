@@ -1,0 +1,92 @@
+import { runCommand, sleep, type CommandResult } from './proc.js';
+
+/** The container state a runtime prints for `state` (runtime.md "State"). */
+export interface State {
+  ociVersion: string;
+  id: string;
+  status: string;
+  pid?: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+  [other: string]: unknown;
+}
+
+export interface StateResult extends CommandResult {
+  state?: State;
+}
+
+export interface CreateOptions {
+  pidFile?: string;
+  /** Files the container's stdout and stderr go to (create's own, inherited). */
+  stdoutPath: string;
+  stderrPath: string;
+}
+
+/** Time limit for one runtime command; a hook case may pass a longer one. */
+export const COMMAND_TIMEOUT_MS = 15_000;
+
+/**
+ * Drives a runtime through the command line that runc established and runtime callers
+ * use (`create --bundle`, `start`, `state`, `kill`, `delete`), with `--root` set to the
+ * suite's own state directory so nothing it does meets other users of the runtime.
+ */
+export class Runtime {
+  constructor(
+    readonly path: string,
+    readonly root: string,
+    readonly scratch: string,
+  ) {}
+
+  private exec(args: string[], extra: { stdoutPath?: string; stderrPath?: string; timeoutMs?: number } = {}) {
+    return runCommand(this.path, ['--root', this.root, ...args], {
+      timeoutMs: extra.timeoutMs ?? COMMAND_TIMEOUT_MS,
+      scratch: this.scratch,
+      stdoutPath: extra.stdoutPath,
+      stderrPath: extra.stderrPath,
+    });
+  }
+
+  create(id: string, bundle: string, opts: CreateOptions, timeoutMs?: number): Promise<CommandResult> {
+    const args = ['create', '--bundle', bundle];
+    if (opts.pidFile) args.push('--pid-file', opts.pidFile);
+    return this.exec([...args, id], { stdoutPath: opts.stdoutPath, stderrPath: opts.stderrPath, timeoutMs });
+  }
+
+  start(id: string, timeoutMs?: number): Promise<CommandResult> {
+    return this.exec(['start', id], { timeoutMs });
+  }
+
+  kill(id: string, signal: string): Promise<CommandResult> {
+    return this.exec(['kill', id, signal]);
+  }
+
+  delete(id: string, force = false, timeoutMs?: number): Promise<CommandResult> {
+    return this.exec(force ? ['delete', '--force', id] : ['delete', id], { timeoutMs });
+  }
+
+  async state(id: string): Promise<StateResult> {
+    const r = await this.exec(['state', id]);
+    if (!r.ok) return r;
+    try {
+      return { ...r, state: JSON.parse(r.stdout) as State };
+    } catch {
+      return { ...r, ok: false };
+    }
+  }
+
+  /** Polls `state` until the status is one of `want`, or the time runs out. */
+  async waitFor(id: string, want: string[], timeoutMs = 10_000): Promise<StateResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = await this.state(id);
+      if (r.state && want.includes(r.state.status)) return r;
+      if (Date.now() > deadline) return r;
+      await sleep(25);
+    }
+  }
+
+  async version(): Promise<string> {
+    const r = await runCommand(this.path, ['--version'], { timeoutMs: COMMAND_TIMEOUT_MS, scratch: this.scratch });
+    return (r.stdout.split('\n')[0] || r.stderr.split('\n')[0] || 'unknown').trim();
+  }
+}

@@ -1,0 +1,23 @@
+import type { GlobalOptions } from './main.js';
+import { createContainer } from '../container/create.js';
+import { checkId } from '../container/id.js';
+import { parseCount } from './args.js';
+
+export interface CreateFlags {
+  bundle: string;
+  pidFile?: string;
+  pivot: boolean;
+  consoleSocket?: string;
+  preserveFds: string;
+}
+
+export function run(id: string, flags: CreateFlags, g: GlobalOptions): number {
+  checkId(id);
+  createContainer(g.root, id, {
+    bundle: flags.bundle,
+    pidFile: flags.pidFile,
+    noPivot: !flags.pivot,
+    preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
+  });
+  return 0;
+}

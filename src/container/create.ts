@@ -1,0 +1,79 @@
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { loadBundleConfig } from '../spec/validate.js';
+import { RuntsError } from '../errors.js';
+import { libc } from '../sys/libc.js';
+import { hasNamespace } from '../linux/namespaces.js';
+import { rootfsPath } from '../linux/mounts.js';
+import { spawnInit } from '../linux/init/spawn.js';
+import { procStat } from './proc.js';
+import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type ContainerState } from './state.js';
+import { withLock } from './lock.js';
+import * as log from '../log.js';
+
+export interface CreateOptions {
+  bundle: string;
+  pidFile?: string;
+  noPivot: boolean;
+  preserveFds: number;
+}
+
+/** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
+function extraFds(preserveFds: number): number {
+  const listen = Number.parseInt(process.env.LISTEN_FDS ?? '', 10);
+  return (Number.isFinite(listen) && listen > 0 ? listen : 0) + preserveFds;
+}
+
+/**
+ * create: validate, build everything but the user's process, and return once the
+ * container is `created`. On any failure nothing is left: no process, no state dir.
+ */
+export function createContainer(root: string, id: string, o: CreateOptions): ContainerState {
+  const bundle = resolve(o.bundle);
+  const spec = loadBundleConfig(bundle);
+  if (!spec.process) throw new RuntsError('process is required to create a container', { configPath: 'process' });
+  const ns = spec.linux?.namespaces ?? [];
+  if (!hasNamespace(ns, 'mount')) {
+    throw new RuntsError('a mount namespace is required: runts will not change the host\'s mounts', { configPath: 'linux.namespaces' });
+  }
+  ensureRoot(root);
+  const dir = containerDir(root, id);
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntsError(`container with id exists: ${id}`);
+    throw RuntsError.fromNode(`create state directory ${dir}`, err);
+  }
+  try {
+    return withLock(root, id, () => {
+      const fifo = join(dir, FIFO);
+      const sys = libc();
+      if (sys.mkfifo(fifo, 0o622) < 0) throw new RuntsError(`mkfifo ${fifo}`, { errno: sys.errno() });
+      // The init may have switched to an unprivileged user before it opens the fifo.
+      chmodSync(fifo, 0o622);
+      const rootfs = rootfsPath(spec, bundle);
+      const pid = spawnInit({ spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds) });
+      const stat = procStat(pid);
+      const state: ContainerState = {
+        ociVersion: spec.ociVersion,
+        id,
+        pid,
+        startTime: stat?.startTime ?? '',
+        bundle,
+        rootfs,
+        created: new Date().toISOString(),
+        owner: userInfo().username,
+        annotations: spec.annotations as Record<string, string> | undefined,
+        config: spec,
+      };
+      writeState(root, state);
+      if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
+      log.debug(`created ${id}: init pid ${pid}`);
+      return state;
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

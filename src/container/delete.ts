@@ -1,0 +1,43 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { RuntsError } from '../errors.js';
+import { containerDir, readState, statusOf, type ContainerState } from './state.js';
+import { withLock } from './lock.js';
+import { isAlive } from './proc.js';
+import { signalAll } from './kill.js';
+
+const SIGKILL = 9;
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Waits for the init to be gone; with its pid namespace gone, all its processes are. */
+function awaitExit(state: ContainerState, timeoutMs: number): boolean {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(state.pid, state.startTime)) {
+    if (Date.now() > deadline) return false;
+    sleep(5);
+  }
+  return true;
+}
+
+/** delete: removes a stopped container and all create made; --force kills it first. */
+export function deleteContainer(root: string, id: string, force: boolean): void {
+  withLock(root, id, () => {
+    const dir = containerDir(root, id);
+    if (!existsSync(join(dir, 'state.json'))) {
+      // a create that died before writing its state: nothing runs, only the directory is left
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+    const state = readState(root, id);
+    const status = statusOf(root, state);
+    if (status !== 'stopped') {
+      if (!force) throw new RuntsError(`cannot delete container ${id} that is not stopped: ${status}`);
+      signalAll(state, SIGKILL);
+      if (!awaitExit(state, 10_000)) throw new RuntsError(`container ${id} did not exit after SIGKILL`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+}

@@ -1,0 +1,57 @@
+import type { Features } from './spec/types/features.js';
+import { MOUNT_OPTIONS } from './linux/mount-options.js';
+import { CAPABILITIES, NAMESPACE_FILES } from './spec/linux-names.js';
+import { VERSION, SPEC_VERSION } from './version.js';
+
+/**
+ * What runts implements, one switch per feature: the change that makes a feature work
+ * turns its switch on, so `runts features` never claims more than runts does.
+ */
+const IMPLEMENTED = {
+  cgroupV1: true,
+  cgroupV2: true,
+  cgroupSystemd: false,
+  cgroupSystemdUser: false,
+  cgroupRdma: false,
+  seccomp: false,
+  apparmor: false,
+  selinux: false,
+  intelRdt: false,
+  idmapMounts: false,
+  netDevices: false,
+  checkpoint: false,
+} satisfies Record<string, boolean>;
+
+/** The lifecycle hooks of config.json that runts runs. */
+const HOOKS = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'];
+
+/** The features document of the runtime-spec (features.md), as `runts features` prints it. */
+export function featuresDocument(): Features {
+  return {
+    ociVersionMin: '1.0.0',
+    ociVersionMax: SPEC_VERSION,
+    hooks: [...HOOKS],
+    mountOptions: [...MOUNT_OPTIONS],
+    linux: {
+      namespaces: Object.keys(NAMESPACE_FILES).sort(),
+      capabilities: [...CAPABILITIES],
+      cgroup: {
+        v1: IMPLEMENTED.cgroupV1,
+        v2: IMPLEMENTED.cgroupV2,
+        systemd: IMPLEMENTED.cgroupSystemd,
+        systemdUser: IMPLEMENTED.cgroupSystemdUser,
+        rdma: IMPLEMENTED.cgroupRdma,
+      },
+      seccomp: { enabled: IMPLEMENTED.seccomp },
+      apparmor: { enabled: IMPLEMENTED.apparmor },
+      selinux: { enabled: IMPLEMENTED.selinux },
+      intelRdt: { enabled: IMPLEMENTED.intelRdt },
+      mountExtensions: { idmap: { enabled: IMPLEMENTED.idmapMounts } },
+      netDevices: { enabled: IMPLEMENTED.netDevices },
+    },
+    annotations: {
+      'io.github.runts.version': VERSION,
+      'io.github.runts.checkpoint.enabled': String(IMPLEMENTED.checkpoint),
+    },
+  };
+}

@@ -1,0 +1,211 @@
+import { posix } from 'node:path';
+import type { Spec } from '../../spec/types/config.js';
+import { Emitter } from './emit.js';
+import { ANY_ERRNO, type Ptr } from './program.js';
+import { MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
+import type { NamespacePlan } from '../namespaces.js';
+import { NAMESPACES } from '../namespaces.js';
+import { emitResetSignals } from '../signals.js';
+import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../mounts.js';
+import { emitDevices } from '../devices.js';
+import {
+  AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE, X_OK,
+} from '../../sys/constants.js';
+import { ENOENT, EPERM } from '../../sys/errno.js';
+
+/**
+ * The whole setup of a new container as one Program, run by two processes forked from the
+ * runtime (see docs/design.md):
+ *
+ *  - the intermediate process joins and creates namespaces (a user namespace can only be
+ *    made by a single-threaded process, which a forked child is), then clones the init
+ *    with CLONE_PARENT, so init is the runtime's child and pid 1 of a new pid namespace,
+ *    and exits;
+ *  - the init builds the rootfs, switches to the container's user, tells the runtime it is
+ *    ready and blocks on exec.fifo until `start` opens it, then execs the user's process.
+ */
+
+export interface InitOptions {
+  spec: Spec;
+  bundle: string;
+  rootfs: string;
+  namespaces: NamespacePlan;
+  /** Open namespace files to join, in join order. */
+  joinFds: { type: keyof typeof NAMESPACES; fd: number; configPath: string }[];
+  /** The child's end of the socketpair to the runtime. */
+  socketFd: number;
+  /** The container's state directory, open O_PATH: init opens exec.fifo through it. */
+  stateDirFd: number;
+  /** A free fd number for mount targets. */
+  scratchFd: number;
+  noPivot: boolean;
+  /** Fds after stdio the process keeps: LISTEN_FDS plus --preserve-fds. */
+  extraFds: number;
+}
+
+export interface InitProgram {
+  emitter: Emitter;
+  /** The record buffer for error reports (int32 index into the arena). */
+  report: Ptr;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function record(e: Emitter, kind: number): Ptr {
+  const b = Buffer.alloc(RECORD_BYTES);
+  b.writeInt32LE(kind, 0);
+  return e.p.bytes(b);
+}
+
+/** Where execve may find args[0]: as given when it has a slash, else along PATH. */
+export function execCandidates(arg0: string, env: string[] = []): string[] {
+  if (arg0.includes('/')) return [arg0];
+  const pathVar = [...env].reverse().find((v) => v.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  return pathVar.split(':').map((dir) => posix.join(dir === '' ? '.' : dir, arg0));
+}
+
+export function buildInit(o: InitOptions): InitProgram {
+  const { spec } = o;
+  const process = spec.process!;
+  const e = new Emitter(o.scratchFd);
+  const p = e.p;
+  const report = record(e, 0);
+  const sock = o.socketFd;
+
+  // --- intermediate process ---
+  emitResetSignals(e);
+  emitCloseInherited(e, 3 + o.extraFds, [sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd)]);
+  p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
+  const joinUser = o.joinFds.find((j) => j.type === 'user');
+  if (joinUser) {
+    p.sys('setns', [joinUser.fd, CLONE_NEWUSER], { what: 'join user namespace', configPath: joinUser.configPath });
+  } else if (o.namespaces.newUser) {
+    const byte = p.bytes(8);
+    p.sys('unshare', [CLONE_NEWUSER], { what: 'create user namespace', configPath: 'linux.namespaces' });
+    p.sys('write', [sock, record(e, MSG_USERNS), RECORD_BYTES], { what: 'ask for id mappings' });
+    p.sys('read', [sock, byte, 1], { what: 'wait for id mappings', configPath: 'linux.uidMappings' }, { nonzero: true });
+  }
+  if (joinUser || o.namespaces.newUser) {
+    const step = { what: 'become root of the user namespace', configPath: 'linux.uidMappings' };
+    p.sys('setresgid', [0, 0, 0], step);
+    p.sys('setresuid', [0, 0, 0], step);
+  }
+  for (const j of o.joinFds) {
+    if (j.type === 'user') continue;
+    p.sys('setns', [j.fd, NAMESPACES[j.type].flag], { what: `join ${j.type} namespace`, configPath: j.configPath });
+  }
+  if (o.namespaces.unshareFlags) {
+    p.sys('unshare', [o.namespaces.unshareFlags], { what: 'create namespaces', configPath: 'linux.namespaces' });
+  }
+  emitTimeOffsets(e, spec);
+
+  // With CLONE_PARENT the kernel wants exit_signal 0: the init inherits ours (SIGCHLD).
+  const cloneArgs = Buffer.alloc(64);
+  cloneArgs.writeBigUInt64LE(BigInt(CLONE_PARENT), 0);
+  const pid = p.reg('pid');
+  const init = p.label('init');
+  p.sys('clone3', [p.bytes(cloneArgs), 64], { what: 'create the container init process' }, { save: pid });
+  p.jumpIfZero(pid, init);
+  const pidRecord = record(e, MSG_PID);
+  p.store32(pidRecord, 1, pid);
+  p.sys('write', [sock, pidRecord, RECORD_BYTES], { what: 'report the init pid' });
+  p.sys('exit_group', [0], { what: 'intermediate process exit' });
+
+  // --- container init ---
+  p.place(init);
+  p.sys('umask', [0], { what: 'clear umask for setup' });
+  emitPrepareRoot(e, spec, o.rootfs);
+  emitMounts(e, spec, o.bundle);
+  emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
+  const cwd = process.cwd;
+  e.mkdirAll(cwd, { what: `create working directory ${cwd}`, configPath: 'process.cwd' });
+  emitEnterRoot(e, spec, o.noPivot);
+  if (spec.hostname !== undefined) {
+    p.sys('sethostname', [e.str(spec.hostname), Buffer.byteLength(spec.hostname)], { what: 'set hostname', configPath: 'hostname' });
+  }
+  if (spec.domainname !== undefined) {
+    p.sys('setdomainname', [e.str(spec.domainname), Buffer.byteLength(spec.domainname)], { what: 'set domainname', configPath: 'domainname' });
+  }
+  p.sys('chdir', [e.str(cwd)], { what: `change to working directory ${cwd}`, configPath: 'process.cwd' });
+  emitUser(e, spec, Boolean(joinUser) || o.namespaces.newUser);
+  p.sys('umask', [process.user?.umask ?? 0o022], { what: 'set umask', configPath: 'process.user.umask' });
+
+  // Find the executable now, so that create fails when it is missing, as runc's does.
+  const exe = p.reg('exe');
+  const found = p.label('found');
+  const candidates = execCandidates(process.args![0], process.env);
+  const result = p.reg('access');
+  for (const c of candidates) {
+    const here = p.label(`found ${c}`);
+    const next = p.label(`next ${c}`);
+    p.sys('faccessat', [AT_FDCWD, e.str(c), X_OK, 0], { what: `look up ${c}` }, { save: result, tolerate: [ANY_ERRNO] });
+    p.jumpIfZero(result, here);
+    p.jump(next);
+    p.place(here);
+    p.set(exe, e.str(c));
+    p.jump(found);
+    p.place(next);
+  }
+  p.fail({ what: `exec: "${process.args![0]}": executable file not found in $PATH`, configPath: 'process.args' }, ENOENT);
+  p.place(found);
+
+  p.sys('write', [sock, record(e, MSG_READY), RECORD_BYTES], { what: 'report ready' });
+  const fifo = p.reg('fifo');
+  p.sys('openat', [o.stateDirFd, e.str('exec.fifo'), O_WRONLY | O_CLOEXEC], { what: 'wait for start' }, { save: fifo });
+  p.sys('write', [fifo, e.str('0'), 1], { what: 'acknowledge start' });
+  p.sys('close', [fifo], { what: 'close exec.fifo' });
+
+  // The process gets stdio and the passed fds; everything else closes on execve.
+  const keep = 3 + o.extraFds;
+  for (let fd = 0; fd < keep; fd++) {
+    p.sys('fcntl', [fd, F_SETFD, 0], { what: `pass fd ${fd}` }, { tolerate: [ANY_ERRNO] });
+  }
+  p.sys('close_range', [keep, 0xffffffff, CLOSE_RANGE_CLOEXEC], { what: 'mark other fds close-on-exec' });
+  const argv = p.pointerArray(process.args!.map((a) => e.str(a)));
+  const envp = p.pointerArray((process.env ?? []).map((v) => e.str(v)));
+  p.sys('execve', [exe, argv, envp], { what: `exec ${process.args![0]}`, configPath: 'process.args' });
+  return { emitter: e, report };
+}
+
+/**
+ * Closes every fd the runtime's Node process had open (its event loop, a held lock…)
+ * except stdio, the passed fds and the ones the setup needs: a copy of a lock fd would
+ * hold the lock for as long as the container waits in `created`.
+ */
+function emitCloseInherited(e: Emitter, from: number, keep: number[]): void {
+  const kept = [...new Set(keep)].filter((fd) => fd >= from).sort((a, b) => a - b);
+  let start = from;
+  const step = { what: 'close inherited fds' };
+  for (const fd of kept) {
+    if (fd > start) e.p.sys('close_range', [start, fd - 1, 0], step);
+    start = fd + 1;
+  }
+  e.p.sys('close_range', [start, 0xffffffff, 0], step);
+}
+
+function emitUser(e: Emitter, spec: Spec, inUserNamespace: boolean): void {
+  const user = spec.process!.user ?? { uid: 0, gid: 0 };
+  const gids = user.additionalGids ?? [];
+  const list = Buffer.alloc(4 * Math.max(1, gids.length));
+  gids.forEach((g, i) => list.writeUInt32LE(g, 4 * i));
+  // Host supplementary groups must not leak in; a joined user namespace may deny setgroups.
+  e.p.sys('setgroups', [gids.length, e.p.bytes(list)], { what: 'set additional groups', configPath: 'process.user.additionalGids' },
+    { tolerate: inUserNamespace && gids.length === 0 ? [EPERM] : [] });
+  const step = { what: `switch to uid ${user.uid} gid ${user.gid}`, configPath: 'process.user' };
+  e.p.sys('setresgid', [user.gid, user.gid, user.gid], step);
+  e.p.sys('setresuid', [user.uid, user.uid, user.uid], step);
+}
+
+/** Offsets of a new time namespace go in before its first process is created. */
+function emitTimeOffsets(e: Emitter, spec: Spec): void {
+  const offsets = spec.linux?.timeOffsets;
+  if (!offsets || !Object.keys(offsets).length) return;
+  const text = Object.entries(offsets)
+    .map(([clock, o]) => `${clock} ${o?.secs ?? 0} ${o?.nanosecs ?? 0}`)
+    .join('\n');
+  const step = { what: 'set time namespace offsets', configPath: 'linux.timeOffsets' };
+  const fd = e.p.reg('timens');
+  e.p.sys('openat', [AT_FDCWD, e.str('/proc/self/timens_offsets'), O_WRONLY | O_CLOEXEC], step, { save: fd });
+  e.p.sys('write', [fd, e.str(text), Buffer.byteLength(text)], step);
+  e.p.sys('close', [fd], step);
+}

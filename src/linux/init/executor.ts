@@ -1,0 +1,84 @@
+import type { Linked } from './program.js';
+import { OP_SYS, OP_SET, OP_JUMP, OP_JUMP_IF_ZERO, OP_JUMP_IF_NEGATIVE, OP_STORE32, OP_FAIL, ANY_ERRNO } from './program.js';
+import { MSG_ERROR, RECORD_BYTES } from './protocol.js';
+
+export interface ExecutorContext {
+  program: Linked;
+  syscall: (nr: number, a: number | bigint, b: number | bigint, c: number | bigint, d: number | bigint, e: number | bigint, f: number | bigint) => number;
+  errno: () => number;
+  /** The socket the runtime reads records from. */
+  reportFd: number;
+  /** A 12-byte record in the arena, for the error report: int32 index and address. */
+  reportIndex: number;
+  reportAddress: bigint;
+  writeNr: number;
+  exitNr: number;
+}
+
+/**
+ * Runs a linked program in a forked child. It only reads pre-built objects, stores Smis
+ * and makes koffi calls: no allocation, so no garbage collection, which would wait forever
+ * for V8 helper threads that fork() did not copy. It never returns: the program ends in
+ * execve or exit_group, and a failure is reported to the runtime before exit_group(1).
+ */
+export function execute(ctx: ExecutorContext): never {
+  const code = ctx.program.code;
+  const regs = ctx.program.regs;
+  const i32 = ctx.program.i32;
+  const sys = ctx.syscall;
+  let pc = 0;
+  let failed = 0;
+  let err = 0;
+  for (;;) {
+    const ins = code[pc];
+    const op = ins.op;
+    if (op === OP_SYS) {
+      const r = sys(
+        ins.nr,
+        ins.r0 < 0 ? ins.a0 : regs[ins.r0],
+        ins.r1 < 0 ? ins.a1 : regs[ins.r1],
+        ins.r2 < 0 ? ins.a2 : regs[ins.r2],
+        ins.r3 < 0 ? ins.a3 : regs[ins.r3],
+        ins.r4 < 0 ? ins.a4 : regs[ins.r4],
+        ins.r5 < 0 ? ins.a5 : regs[ins.r5],
+      );
+      if (r < 0) {
+        const e = ctx.errno();
+        if (ins.ok1 !== ANY_ERRNO && e !== ins.ok1 && e !== ins.ok2) {
+          failed = 1;
+          err = e;
+        }
+      } else if (r === 0 && ins.nonzero === 1) {
+        failed = 1;
+        err = 0;
+      }
+      if (failed === 1) break;
+      if (ins.save >= 0) regs[ins.save] = r;
+      pc++;
+    } else if (op === OP_SET) {
+      regs[ins.save] = ins.a0;
+      pc++;
+    } else if (op === OP_JUMP) {
+      pc = ins.target;
+    } else if (op === OP_JUMP_IF_ZERO) {
+      pc = regs[ins.r0] === 0 ? ins.target : pc + 1;
+    } else if (op === OP_JUMP_IF_NEGATIVE) {
+      pc = (regs[ins.r0] as number) < 0 ? ins.target : pc + 1;
+    } else if (op === OP_STORE32) {
+      i32[ins.a0 as number] = regs[ins.r2] as number;
+      pc++;
+    } else if (op === OP_FAIL) {
+      err = ins.a0 as number;
+      break;
+    } else {
+      err = 0;
+      break;
+    }
+  }
+  const at = ctx.reportIndex;
+  i32[at] = MSG_ERROR;
+  i32[at + 1] = pc;
+  i32[at + 2] = err;
+  sys(ctx.writeNr, ctx.reportFd, ctx.reportAddress, RECORD_BYTES, 0, 0, 0);
+  for (;;) sys(ctx.exitNr, 1, 0, 0, 0, 0, 0);
+}

@@ -1,0 +1,14 @@
+/**
+ * Messages from the setup processes to the runtime, over a socketpair: fixed records of
+ * three int32 (kind, a, b), written whole so a reader never sees half of one.
+ */
+export const RECORD_BYTES = 12;
+
+/** The intermediate process made a user namespace: the runtime writes its id maps, then answers one byte. */
+export const MSG_USERNS = 1;
+/** a = the container init's pid, as the runtime sees it. */
+export const MSG_PID = 2;
+/** Setup is done; init waits for `start`. */
+export const MSG_READY = 3;
+/** a = index of the failed instruction, b = errno. */
+export const MSG_ERROR = 4;

@@ -1,0 +1,149 @@
+import { closeSync, openSync, readdirSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import type { Spec, LinuxIDMapping } from '../../spec/types/config.js';
+import { RuntsError } from '../../errors.js';
+import { libc } from '../../sys/libc.js';
+import { fork } from '../../sys/fork.js';
+import { syscallNumber } from '../../sys/syscalls.js';
+import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, SOCK_CLOEXEC, SOCK_STREAM } from '../../sys/constants.js';
+import { planNamespaces, openNamespace } from '../namespaces.js';
+import { buildInit } from './build.js';
+import { execute } from './executor.js';
+import { MSG_ERROR, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
+import * as log from '../../log.js';
+
+/**
+ * The runtime side of container creation: builds the setup program, forks the
+ * intermediate process that runs it, answers its requests (id maps for a new user
+ * namespace) and returns once the container init waits for `start`.
+ */
+
+export interface SpawnOptions {
+  spec: Spec;
+  bundle: string;
+  rootfs: string;
+  stateDir: string;
+  noPivot: boolean;
+  /** LISTEN_FDS plus --preserve-fds: fds after stdio passed to the process. */
+  extraFds: number;
+}
+
+/** A free fd number well above the ones this process holds, for mount targets. */
+function scratchFd(): number {
+  const used = readdirSync('/proc/self/fd').map(Number);
+  return Math.max(...used) + 16;
+}
+
+function idMap(mappings: LinuxIDMapping[] | undefined): string {
+  return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+function readRecord(fd: number, buf: Buffer): boolean {
+  let got = 0;
+  while (got < RECORD_BYTES) {
+    const n = readSync(fd, buf, got, RECORD_BYTES - got, null);
+    if (n === 0) return false;
+    got += n;
+  }
+  return true;
+}
+
+/** Creates the container's processes; returns the init's pid once it is ready. */
+export function spawnInit(o: SpawnOptions): number {
+  const sys = libc();
+  const ns = planNamespaces(o.spec.linux?.namespaces);
+  const fds: number[] = [];
+  let intermediate = -1;
+  let init = -1;
+  try {
+    const joinFds = ns.join.map((j) => {
+      const fd = openNamespace(j.type, j.path, j.configPath);
+      fds.push(fd);
+      return { type: j.type, fd, configPath: j.configPath };
+    });
+    const stateDirFd = openSync(o.stateDir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    fds.push(stateDirFd);
+    const pair = Buffer.alloc(8);
+    if (sys.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+      throw new RuntsError('socketpair', { errno: sys.errno() });
+    }
+    const parentEnd = pair.readInt32LE(0);
+    const childEnd = pair.readInt32LE(4);
+    fds.push(parentEnd);
+
+    const built = buildInit({
+      spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
+      socketFd: childEnd, stateDirFd, scratchFd: scratchFd(), noPivot: o.noPivot, extraFds: o.extraFds,
+    });
+    const program = built.emitter.p.link(sys.address);
+    log.debug(`init program: ${program.code.length} instructions, ${program.arena.length} bytes`);
+    const reportAddress = sys.address(program.arena) + BigInt(built.report.offset);
+    const ctx = {
+      program,
+      syscall: sys.syscall,
+      errno: sys.errno,
+      reportFd: childEnd,
+      reportIndex: built.report.offset / 4,
+      reportAddress,
+      writeNr: syscallNumber('write'),
+      exitNr: syscallNumber('exit_group'),
+    };
+    intermediate = fork(() => execute(ctx));
+    closeSync(childEnd);
+
+    const buf = Buffer.alloc(RECORD_BYTES);
+    for (;;) {
+      if (!readRecord(parentEnd, buf)) {
+        throw new RuntsError('container init exited before it was ready');
+      }
+      const kind = buf.readInt32LE(0);
+      const a = buf.readInt32LE(4);
+      const b = buf.readInt32LE(8);
+      if (kind === MSG_USERNS) {
+        writeIdMaps(intermediate, o.spec);
+        writeSync(parentEnd, Buffer.from([1]));
+      } else if (kind === MSG_PID) {
+        init = a;
+      } else if (kind === MSG_READY) {
+        break;
+      } else if (kind === MSG_ERROR) {
+        const step = program.steps[a] ?? { what: `setup step ${a}` };
+        throw new RuntsError(step.what, { errno: b === 0 ? undefined : b, configPath: step.configPath });
+      }
+    }
+    reap(intermediate);
+    return init;
+  } catch (err) {
+    if (init > 0) {
+      sys.kill(init, 9);
+      reap(init);
+    }
+    if (intermediate > 0) reap(intermediate);
+    throw err;
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+function writeIdMaps(pid: number, spec: Spec): void {
+  try {
+    writeFileSync(`/proc/${pid}/uid_map`, idMap(spec.linux?.uidMappings));
+  } catch (err) {
+    throw RuntsError.fromNode('write uid_map', err, 'linux.uidMappings');
+  }
+  try {
+    writeFileSync(`/proc/${pid}/gid_map`, idMap(spec.linux?.gidMappings));
+  } catch (err) {
+    throw RuntsError.fromNode('write gid_map', err, 'linux.gidMappings');
+  }
+}
+
+/** Waits for a child of this process to exit. */
+export function reap(pid: number): number {
+  const status = Buffer.alloc(4);
+  const sys = libc();
+  for (;;) {
+    const r = sys.waitpid(pid, status, 0);
+    if (r === pid) return status.readInt32LE(0);
+    if (r < 0 && sys.errno() !== 4) return -1;
+  }
+}

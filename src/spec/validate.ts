@@ -1,0 +1,133 @@
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RuntsError, RuntsErrors } from '../errors.js';
+import type { Spec } from './types/config.js';
+import { joinPath, pointerToPath, problemsFromErrors, type Problem, type SchemaError } from './messages.js';
+import { checkConfigSemantics } from './semantics.js';
+
+export type { Problem } from './messages.js';
+export { formatProblem } from './messages.js';
+export { checkConfigSemantics } from './semantics.js';
+
+interface Validator {
+  (doc: unknown): boolean;
+  errors?: SchemaError[] | null;
+}
+
+interface Validators {
+  validateConfig: Validator;
+  validateState: Validator;
+  validateFeatures: Validator;
+}
+
+let validators: Validators | undefined;
+let unknownFinder: Validator | undefined;
+
+/**
+ * A module `npm run build` generated from schemas/ (scripts/build-validators.ts):
+ * requiring plain code is far cheaper than compiling the schemas on every call.
+ */
+function requireGenerated(file: string): unknown {
+  try {
+    return createRequire(import.meta.url)(file);
+  } catch (err) {
+    throw new RuntsError(`the validators are not built (${file}): run npm run build`, { cause: err });
+  }
+}
+
+function load(): Validators {
+  validators ??= requireGenerated('./validators.cjs') as Validators;
+  return validators;
+}
+
+function run(v: Validator, doc: unknown): Problem[] {
+  return v(doc) ? [] : problemsFromErrors(v.errors);
+}
+
+/** Problems of config.json against the runtime-spec 1.3 schema. */
+export function validateConfigSchema(config: unknown): Problem[] {
+  return run(load().validateConfig, config);
+}
+
+/** Problems of a state document (`runts state`, what hooks receive). */
+export function validateState(doc: unknown): Problem[] {
+  return run(load().validateState, doc);
+}
+
+/** Problems of a features document (`runts features`). */
+export function validateFeatures(doc: unknown): Problem[] {
+  return run(load().validateFeatures, doc);
+}
+
+/**
+ * Properties of config.json the runtime-spec does not define. They are no error (the
+ * spec has runtimes ignore them) but often a typo, such as `namespace` for `namespaces`.
+ */
+export function findUnknownProperties(config: unknown): Problem[] {
+  unknownFinder ??= (requireGenerated('./unknown-properties.cjs') as { findUnknownProperties: Validator })
+    .findUnknownProperties;
+  if (unknownFinder(config)) return [];
+  return (unknownFinder.errors ?? [])
+    .filter((e) => e.keyword === 'additionalProperties')
+    .map((e) => ({
+      path: joinPath(pointerToPath(e.instancePath), String(e.params.additionalProperty)),
+      message: 'not defined by the runtime-spec, ignored',
+    }));
+}
+
+/** True when `path` is `ancestor` or lies below it (`a.b[1]` below `a.b`). */
+function within(path: string, ancestor: string): boolean {
+  return path === ancestor || path.startsWith(`${ancestor}.`) || path.startsWith(`${ancestor}[`);
+}
+
+/** `config.json: <path>: <message>` for every problem, as one RuntsError each. */
+function toErrors(problems: Problem[]): RuntsError[] {
+  return problems.map((p) =>
+    p.path ? new RuntsError(p.message, { configPath: p.path }) : new RuntsError(`config.json: ${p.message}`),
+  );
+}
+
+/** JSON.parse's complaint with the line and column people look for. */
+function jsonProblem(text: string, err: unknown): Problem {
+  const msg = err instanceof Error ? err.message : String(err);
+  const pos = /position (\d+)/.exec(msg);
+  let where = '';
+  if (pos) {
+    const before = text.slice(0, Number(pos[1])).split('\n');
+    where = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+  }
+  const reason = msg.replace(/ in JSON at position \d+.*$/, '').replace(/^./, (c) => c.toLowerCase());
+  return { path: '', message: `not valid JSON${where}: ${reason}` };
+}
+
+/**
+ * Reads and checks <bundle>/config.json. Every problem (JSON syntax, schema, semantics)
+ * is collected and thrown at once as RuntsErrors, one RuntsError per problem. A semantic
+ * check on a value the schema already rejected would only repeat the complaint, so
+ * those are left out.
+ */
+export function loadBundleConfig(bundleDir: string): Spec {
+  const file = join(bundleDir, 'config.json');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw RuntsError.fromNode(`cannot read ${file}`, err);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new RuntsErrors(toErrors([jsonProblem(text, err)]));
+  }
+  const problems = validateConfigSchema(doc);
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+    const badPaths = problems.map((p) => p.path).filter((p) => p !== '');
+    for (const p of checkConfigSemantics(doc as Spec, bundleDir)) {
+      if (!badPaths.some((bad) => within(p.path, bad))) problems.push(p);
+    }
+  }
+  if (problems.length > 0) throw new RuntsErrors(toErrors(problems));
+  return doc as Spec;
+}

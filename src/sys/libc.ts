@@ -1,0 +1,53 @@
+import koffi from 'koffi';
+
+/**
+ * The thin koffi layer: every libc function runts calls, bound once, lazily. Nothing else
+ * in runts loads koffi, so a command that needs no system call does not pay for it.
+ */
+export interface Libc {
+  /** syscall(2) with six integer arguments; pointers are passed as addresses. */
+  syscall: (nr: number, a: Arg, b: Arg, c: Arg, d: Arg, e: Arg, f: Arg) => number;
+  errno: () => number;
+  fork: () => number;
+  waitpid: (pid: number, status: Buffer | null, options: number) => number;
+  waitpidAsync: (pid: number, status: Buffer, options: number, cb: (err: unknown, r: number) => void) => void;
+  kill: (pid: number, sig: number) => number;
+  madvise: (addr: Arg, len: Arg, advice: number) => number;
+  flock: (fd: number, op: number) => number;
+  socketpair: (domain: number, type: number, protocol: number, fds: Buffer) => number;
+  mkfifo: (path: string, mode: number) => number;
+  poll: (fds: Buffer, n: number, timeout: number) => number;
+  prctl: (op: number, a: Arg, b: Arg, c: Arg, d: Arg) => number;
+  ioctl: (fd: number, req: number, arg: Arg) => number;
+  setns: (fd: number, type: number) => number;
+  /** The address of a Buffer's memory, for passing pointers as integers. */
+  address: (buf: Buffer) => bigint;
+}
+
+export type Arg = number | bigint;
+
+let cached: Libc | undefined;
+
+export function libc(): Libc {
+  if (cached) return cached;
+  const lib = koffi.load('libc.so.6');
+  const waitpid = lib.func('int waitpid(int, void *, int)');
+  cached = {
+    syscall: lib.func('long syscall(long, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t)'),
+    errno: () => koffi.errno(),
+    fork: lib.func('int fork(void)'),
+    waitpid: (pid, status, options) => waitpid(pid, status, options),
+    waitpidAsync: (pid, status, options, cb) => waitpid.async(pid, status, options, cb),
+    kill: lib.func('int kill(int, int)'),
+    madvise: lib.func('int madvise(intptr_t, size_t, int)'),
+    flock: lib.func('int flock(int, int)'),
+    socketpair: lib.func('int socketpair(int, int, int, void *)'),
+    mkfifo: lib.func('int mkfifo(const char *, uint32_t)'),
+    poll: lib.func('int poll(void *, unsigned long, int)'),
+    prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
+    ioctl: lib.func('int ioctl(int, unsigned long, intptr_t)'),
+    setns: lib.func('int setns(int, int)'),
+    address: (buf) => koffi.address(buf),
+  };
+  return cached;
+}
