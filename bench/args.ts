@@ -5,6 +5,11 @@ import { DEFAULT_RUNTIMES } from './runtimes.js';
 export interface Options {
   runtimes: string;
   samples: number;
+  /**
+   * Rounds of the two bursts: a third of `samples`, which keeps a default run near ten
+   * minutes; each burst's single runs still give hundreds of samples of their own.
+   */
+  burstRounds: number;
   bursts: BurstSizes;
   /** How often each limit check runs per runtime. */
   limitTries: number;
@@ -14,8 +19,10 @@ export interface Options {
 export const USAGE = `usage: npm run bench -- [options]
   --runtimes LIST   runtimes to compare, comma-separated; NAME or NAME=/path/to/cli
                     (default: ${DEFAULT_RUNTIMES.join(',')})
-  --samples N       samples of every phase, at least 1 (default: 30)
-  --quick           a smoke run: 3 samples, short bursts, one try per limit check
+  --samples N       rounds of single commands, at least 1 (default: 30); the bursts
+                    run a third as many rounds
+  --quick           a smoke run: 3 rounds, one short burst of each kind, one try per
+                    limit check
   --out FILE.json   where to write the JSON result; the table goes beside it as .txt
                     (default: bench/results/latest.json)
   -h, --help        this text`;
@@ -51,6 +58,7 @@ export function parseOptions(argv: string[]): Options | null {
   return {
     runtimes: values.runtimes ?? DEFAULT_RUNTIMES.join(','),
     samples,
+    burstRounds: Math.ceil(samples / 3),
     bursts: quick ? { sequential: 10, parallel: 6, parallelJobs: 2 } : { sequential: 50, parallel: 20, parallelJobs: 2 },
     limitTries: quick ? 1 : 3,
     out: values.out,

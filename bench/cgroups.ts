@@ -92,6 +92,18 @@ export function readCreatedUsage(version: CgroupVersion, cgroupsPath: string): C
   };
 }
 
+/**
+ * The limit a container's cgroup holds: memory.limit_in_bytes (v1) or memory.max (v2) in
+ * bytes, or pids.max; null when the cgroup is not there, and Infinity for "max".
+ */
+export function readLimit(version: CgroupVersion, kind: 'memory' | 'pids', cgroupsPath: string): number | null {
+  const dir = controllerDir(version, kind, cgroupsPath);
+  const file = kind === 'pids' ? 'pids.max' : version === 'v2' ? 'memory.max' : 'memory.limit_in_bytes';
+  if (!dir || !existsSync(join(dir, file))) return null;
+  const text = readFileSync(join(dir, file), 'utf8').trim();
+  return text === 'max' ? Infinity : Number(text);
+}
+
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

@@ -13,10 +13,8 @@ export interface BenchLibc {
    * pid 1, which on some machines never reaps, and every sample would leave a zombie.
    */
   becomeSubreaper(): void;
-  /** Reaps every exited child without blocking; returns how many were reaped. */
-  reapExited(): number;
-  /** Reaps `pid` if it is an exited child of this process; quietly does nothing otherwise. */
-  reap(pid: number): void;
+  /** Reaps every exited child without blocking. */
+  reapExited(): void;
   /**
    * Waits up to `timeoutMs` for the process behind `pidfd` to exit, parent or not (a pidfd
    * works for any process). Returns the CLOCK_MONOTONIC time (ns) at which the exit was
@@ -55,12 +53,7 @@ export function benchLibc(): BenchLibc {
       }
     },
     reapExited() {
-      let n = 0;
-      while (waitpid(-1, null, WNOHANG) > 0) n++;
-      return n;
-    },
-    reap(pid) {
-      waitpid(pid, null, WNOHANG);
+      for (;;) if (waitpid(-1, null, WNOHANG) <= 0) return;
     },
     pidfdOpen(pid) {
       const fd = Number(syscall(SYS_PIDFD_OPEN, pid, 0));

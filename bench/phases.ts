@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Bundles, type Limits } from './bundle.js';
-import { readCreatedUsage, type CgroupVersion, type CreatedUsage } from './cgroups.js';
+import { readCreatedUsage, readLimit, type CgroupVersion, type CreatedUsage } from './cgroups.js';
 import type { BenchLibc } from './libc.js';
 import { cli, type Runtime } from './runtimes.js';
 import { describeOutcome, succeeded, type ExecTimer, type Invocation, type InvokeOptions, type Run } from './timer.js';
@@ -22,7 +22,10 @@ export interface PhaseData {
 
 export interface LimitCheck {
   tried: number;
+  /** `run` of /bin/true under the limit exited 0. */
   started: number;
+  /** The created container's cgroup held the limit asked for. */
+  applied: number;
   error?: string;
 }
 
@@ -35,7 +38,7 @@ export interface RuntimeResults {
   limits: { memory: LimitCheck; pids: LimitCheck };
   /** Containers a runtime left in its state directory after they should have been gone. */
   leftovers: number;
-  /** The largest peak RSS of any of the runtime's CLI invocations, probes included. */
+  /** The largest peak RSS of any of the runtime's commands: bursts, limit checks and forced deletes too. */
   maxRssKiB: number;
 }
 
@@ -49,9 +52,12 @@ export interface BurstSizes {
 /** A phase gives up on a runtime after this many failed samples. */
 export const MAX_FAILURES = 3;
 const EXIT_TIMEOUT_MS = 10_000;
-/** A single command's limit; the trial run's is shorter, so a runtime that hangs is skipped soon. */
+/**
+ * A single command's limit. The trial run and the forced deletes get a shorter one, so
+ * that a runtime which hangs is skipped, or cleaned up after, without a long wait.
+ */
 const COMMAND_TIMEOUT_MS = 60_000;
-const PROBE_TIMEOUT_MS = 20_000;
+const SHORT_TIMEOUT_MS = 20_000;
 const MEMORY_LIMIT = 8 * 1024 * 1024;
 const PIDS_LIMIT = 4;
 
@@ -71,7 +77,7 @@ function emptyResults(): RuntimeResults {
     phases,
     created: [],
     cgroupMissing: 0,
-    limits: { memory: { tried: 0, started: 0 }, pids: { tried: 0, started: 0 } },
+    limits: { memory: { tried: 0, started: 0, applied: 0 }, pids: { tried: 0, started: 0, applied: 0 } },
     leftovers: 0,
     maxRssKiB: 0,
   };
@@ -79,6 +85,11 @@ function emptyResults(): RuntimeResults {
 
 function tail(text: string): string {
   return text.trim().split('\n').slice(-3).join(' | ');
+}
+
+/** A runtime command as people write it: without the CLI's path and the --root every command gets. */
+function commandText(argv: string[]): string {
+  return argv.slice(3).join(' ');
 }
 
 /** The samples of every phase, for every runtime, and the containers still to clean up. */
@@ -123,7 +134,7 @@ export class Bench {
   probe(rt: Runtime): string | null {
     const id = `${rt.name}-probe`;
     try {
-      this.runOnce(rt, id, {}, PROBE_TIMEOUT_MS);
+      this.runOnce(rt, id, {}, SHORT_TIMEOUT_MS);
       return null;
     } catch (e) {
       return (e as Error).message;
@@ -174,7 +185,10 @@ export class Bench {
     });
   }
 
-  /** create, then `kill KILL` of the created container, which is the one thing it can still be killed in. */
+  /**
+   * `kill KILL` of a created container: a started one runs /bin/true, which may be gone
+   * before the signal is sent.
+   */
   sampleKill(rt: Runtime, tag: string): void {
     const id = `${rt.name}-${tag}-kill`;
     this.attempt(rt, [id], () => {
@@ -222,13 +236,17 @@ export class Bench {
     this.burst(rt, 'parallel', `${rt.name}-${tag}-par`, this.bursts.parallel, this.bursts.parallelJobs);
   }
 
-  /** Whether containers limited to 8 MiB of memory, and to 4 pids, still start and run. */
+  /**
+   * Whether containers limited to 8 MiB of memory, and to 4 pids, still start and run; and,
+   * since a runtime that ignored the limit would pass that trivially, whether a created
+   * container's cgroup really holds the limit.
+   */
   checkLimits(rt: Runtime, tries: number): void {
-    const checks: [keyof RuntimeResults['limits'], Limits][] = [
-      ['memory', { memory: { limit: MEMORY_LIMIT } }],
-      ['pids', { pids: { limit: PIDS_LIMIT } }],
+    const checks: [keyof RuntimeResults['limits'], Limits, number][] = [
+      ['memory', { memory: { limit: MEMORY_LIMIT } }, MEMORY_LIMIT],
+      ['pids', { pids: { limit: PIDS_LIMIT } }, PIDS_LIMIT],
     ];
-    for (const [kind, limits] of checks) {
+    for (const [kind, limits, expected] of checks) {
       const check = this.resultsFor(rt).limits[kind];
       for (let i = 0; i < tries; i++) {
         const id = `${rt.name}-limit-${kind}-${i}`;
@@ -240,6 +258,15 @@ export class Bench {
           check.error ??= (e as Error).message;
         } finally {
           this.forget(rt, id);
+        }
+        const createdId = `${id}-created`;
+        try {
+          this.libc.close(this.create(rt, createdId, 'create', limits).pidfd);
+          if (readLimit(this.cgroupVersion, kind, this.bundles.cgroupsPath(createdId)) === expected) check.applied++;
+        } catch (e) {
+          check.error ??= (e as Error).message;
+        } finally {
+          this.forget(rt, createdId);
         }
       }
     }
@@ -286,9 +313,9 @@ export class Bench {
     return run;
   }
 
-  private create(rt: Runtime, id: string, phase: Phase): { create: Run; pidfd: number } {
+  private create(rt: Runtime, id: string, phase: Phase, limits: Limits = {}): { create: Run; pidfd: number } {
     this.track(rt, id);
-    const bundle = this.bundles.create(id);
+    const bundle = this.bundles.create(id, limits);
     const pidFile = join(this.pidDir, id);
     const { run } = this.step(rt, phase, cli(rt, 'create', '--bundle', bundle, '--pid-file', pidFile, id));
     let pid = NaN;
@@ -331,7 +358,7 @@ export class Bench {
     const run = inv.runs[0];
     this.noteRss(rt, run);
     if (!succeeded(run)) {
-      throw new StepFailure(phase, `${argv.slice(3).join(' ')}: ${describeOutcome(run.outcome)}: ${tail(inv.stderr)}`);
+      throw new StepFailure(phase, `${commandText(argv)}: ${describeOutcome(run.outcome)}: ${tail(inv.stderr)}`);
     }
     return { run, stdout: inv.stdout };
   }
@@ -341,7 +368,7 @@ export class Bench {
     try {
       return this.timer.invoke(argv, options);
     } catch (e) {
-      throw new StepFailure(phase, (e as Error).message);
+      throw new StepFailure(phase, `${commandText(argv)}: ${(e as Error).message}`);
     }
   }
 
@@ -399,7 +426,7 @@ export class Bench {
   private forget(rt: Runtime, id: string): void {
     if (this.live.get(rt.name)?.has(id) || existsSync(join(rt.root, id))) {
       try {
-        this.noteRss(rt, this.timer.invoke(cli(rt, 'delete', '--force', id), { timeoutMs: COMMAND_TIMEOUT_MS }).runs[0]);
+        this.noteRss(rt, this.timer.invoke(cli(rt, 'delete', '--force', id), { timeoutMs: SHORT_TIMEOUT_MS }).runs[0]);
       } catch {
         // nothing more to do here: the cgroup sweep at the end kills what is left
       }

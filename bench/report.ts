@@ -1,5 +1,5 @@
 import type { Machine } from './machine.js';
-import { PHASES, type BurstSizes, type Phase, type RuntimeResults } from './phases.js';
+import { PHASES, type BurstSizes, type LimitCheck, type Phase, type RuntimeResults } from './phases.js';
 import type { Runtime } from './runtimes.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -9,6 +9,7 @@ export interface Report {
   machine: Machine;
   settings: {
     samples: number;
+    burstRounds: number;
     bursts: BurstSizes;
     limitTries: number;
     cgroups: string;
@@ -150,7 +151,7 @@ function targets(runts: RuntimeReport, runc: RuntimeReport | undefined, floor: S
     return {
       what: `${what} within ${ratio}x of runc`,
       goal: base ? `<= ${ms(base.median * ratio)} ms` : 'runc not measured',
-      value: wall ? `${ms(wall.median)} ms (${ratioText(runts.phases[phase].ratioToRunc)})` : 'not measured',
+      value: wall ? `${ms(wall.median)} ms${ratioText(runts.phases[phase].ratioToRunc)}` : 'not measured',
       met: wall && base ? wall.median <= base.median * ratio : null,
     };
   };
@@ -177,7 +178,7 @@ function mib(kib: number): string {
 }
 
 function ratioText(r: number | null): string {
-  return r === null ? '' : `${r.toFixed(2)}x`;
+  return r === null ? '' : ` (${r.toFixed(2)}x)`;
 }
 
 function phaseLabel(p: Phase, bursts: BurstSizes): string {
@@ -215,10 +216,16 @@ export function renderTable(report: Report): string {
   for (const s of report.skipped) lines.push(`skipped: ${s.name}: ${s.reason}`);
   lines.push(`cgroups: ${settings.cgroups}`);
   lines.push(
-    `samples: ${settings.samples} per phase, runtimes interleaved round by round; NODE_EXTRA_CA_CERTS ${settings.nodeExtraCaCertsSet ? 'was set in the environment, and' : 'was not set;'} unset for every measured command`,
+    `rounds: ${settings.samples} of single commands, ${settings.burstRounds} of bursts, runtimes interleaved round by round`,
+  );
+  lines.push(
+    `NODE_EXTRA_CA_CERTS ${settings.nodeExtraCaCertsSet ? 'was set in the environment, and' : 'was not set;'} unset for every measured command`,
   );
   const f = report.floor.wallMs;
-  lines.push(`floor: node -e 0 ${f ? `${ms(f.median)} ms [${ms(f.min)}-${ms(f.max)}]` : 'not measured'}`);
+  const fr = report.floor.rssKiB;
+  lines.push(
+    `floor: node -e 0 ${f ? `${ms(f.median)} ms [${ms(f.min)}-${ms(f.max)}]` : 'not measured'}${fr ? `, peak RSS ${mib(fr.median)} MiB` : ''}`,
+  );
 
   lines.push('', 'Wall time, ms: median [min-max], and the median over runc\'s');
   const wallRows: string[][] = [['', ...names]];
@@ -251,16 +258,19 @@ export function renderTable(report: Report): string {
   createdRows.push(['processes named', ...runtimes.map((r) => r.created.names.join(' ') || '-')]);
   lines.push(columns(createdRows));
 
-  lines.push('', 'Containers that start and run /bin/true under a limit');
+  lines.push('', 'Limits: run of /bin/true exits 0; the created container\'s cgroup holds the limit');
   const limitRows: string[][] = [['', ...names]];
-  limitRows.push(['memory limit 8 MiB', ...runtimes.map((r) => `${r.limits.memory.started}/${r.limits.memory.tried}`)]);
-  limitRows.push(['pids limit 4', ...runtimes.map((r) => `${r.limits.pids.started}/${r.limits.pids.tried}`)]);
+  const limitCell = (c: LimitCheck): string => `ran ${c.started}/${c.tried}, applied ${c.applied}/${c.tried}`;
+  limitRows.push(['memory limit 8 MiB', ...runtimes.map((r) => limitCell(r.limits.memory))]);
+  limitRows.push(['pids limit 4', ...runtimes.map((r) => limitCell(r.limits.pids))]);
   lines.push(columns(limitRows));
 
   if (report.targets.length > 0) {
     lines.push('', 'Targets for runts');
     const verdict = (t: Target): string => (t.met === null ? 'not judged' : t.met ? 'met' : 'MISSED');
     lines.push(columns(report.targets.map((t) => [t.what, t.value, t.goal, verdict(t)])));
+  } else if (report.skipped.some((s) => s.name === 'runts')) {
+    lines.push('', 'Targets for runts: not judged, runts was skipped');
   }
 
   const notes: string[] = [];
@@ -273,7 +283,9 @@ export function renderTable(report: Report): string {
       const e = r.limits[kind].error;
       if (e) notes.push(`${r.name} ${kind} limit: ${e}`);
     }
-    if (r.created.missing > 0) notes.push(`${r.name}: no cgroup at the cgroupsPath asked for, in ${r.created.missing} samples`);
+    if (r.created.missing > 0) {
+      notes.push(`${r.name}: no cgroup at the cgroupsPath asked for, in ${r.created.missing} of ${r.created.missing + r.created.samples} samples`);
+    }
     if (r.leftovers > 0) notes.push(`${r.name}: ${r.leftovers} containers left in the state directory, deleted with --force`);
   }
   if (notes.length > 0) lines.push('', 'Notes', ...notes.map((n) => `- ${n}`));

@@ -3,7 +3,7 @@
  * docs/benchmarks.md for what is measured and how to read the result.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, USAGE, UsageError, type Options } from './args.js';
@@ -26,7 +26,8 @@ const say = (line: string): void => {
 
 class Interrupted extends Error {}
 
-let interruptedBy: string | null = null;
+type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+let interruptedBy: StopSignal | null = null;
 
 /**
  * Lets a pending signal handler run, then stops if one did. The runtimes run in a session
@@ -71,6 +72,7 @@ async function round(bench: Bench, samplers: Sampler[], runtimes: Runtime[], ind
 }
 
 async function measure(options: Options): Promise<number> {
+  // Beside runtimes' default state directories (/run/runc, /run/crun), where they expect to be.
   const base = existsSync('/run') ? '/run' : tmpdir();
   const work = mkdtempSync(join(base, 'runts-bench-'));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -138,8 +140,8 @@ async function measure(options: Options): Promise<number> {
       bench.sampleFloor();
       await round(bench, SINGLES, runtimes, i, `r${i}`);
     }
-    for (let i = 0; i < options.samples; i++) {
-      say(`bench: burst round ${i + 1}/${options.samples} (${Math.round((Date.now() - started) / 1000)} s)`);
+    for (let i = 0; i < options.burstRounds; i++) {
+      say(`bench: burst round ${i + 1}/${options.burstRounds} (${Math.round((Date.now() - started) / 1000)} s)`);
       await round(bench, BURSTS, runtimes, i, `b${i}`);
     }
 
@@ -147,6 +149,7 @@ async function measure(options: Options): Promise<number> {
       machine: describeMachine(),
       settings: {
         samples: options.samples,
+        burstRounds: options.burstRounds,
         bursts: options.bursts,
         limitTries: options.limitTries,
         cgroups,
@@ -168,9 +171,9 @@ async function measure(options: Options): Promise<number> {
     say(`bench: done in ${Math.round((Date.now() - started) / 1000)} s; wrote ${out} and ${tableOut}`);
     return 0;
   } catch (e) {
-    if (e instanceof Interrupted) {
+    if (e instanceof Interrupted && interruptedBy) {
       say('bench: interrupted; no result written');
-      return 130;
+      return 128 + constants.signals[interruptedBy];
     }
     throw e;
   } finally {

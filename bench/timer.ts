@@ -128,8 +128,12 @@ export class ExecTimer {
           // the group is already gone
         }
       }
-      const why = r.error ? r.error.message : `exit status ${r.status ?? r.signal}`;
-      throw new Error(`${argv.join(' ')}: timed out or failed in the exec timer (${why})\n${stderr}`);
+      const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+      const why = timedOut
+        ? `no end after ${timeoutMs / 1000} s`
+        : `the exec timer failed: ${r.error?.message ?? `exit status ${r.status ?? r.signal}`}`;
+      const lastLines = stderr.trim().split('\n').slice(-3).join(' | ');
+      throw new Error(lastLines ? `${why}; it printed: ${lastLines}` : why);
     }
     return { ...parseResults(readFileSync(resultsPath, 'utf8')), stdout, stderr };
   }

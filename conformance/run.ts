@@ -7,7 +7,7 @@
  * a closing "N passed, N failed, N skipped" line.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +132,9 @@ async function runSuite(cases: Case[], runtimePath: string, opts: RunOptions): P
   const tap = new Tap(opts.verbose);
   const runId = `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const runDir = mkdtempSync(join(tmpdir(), 'runts-conformance-'));
+  // Container processes in user namespaces run as unprivileged host ids; they must be
+  // able to reach their bundle.
+  chmodSync(runDir, 0o755);
   const suite: Suite = {
     host: readHostFacts(),
     runtime: new Runtime(runtimePath, join(runDir, 'state'), runDir),

@@ -1,4 +1,5 @@
 import { CAPABILITIES, SHOW_CAPS, capMask } from '../lib/caps.js';
+import { SPEC_VERSION_1_1 } from '../lib/config.js';
 import { failure, parseKv, type Case, type CaseContext } from '../lib/context.js';
 import { hasCapability } from '../lib/host.js';
 import { req } from '../lib/spec.js';
@@ -24,6 +25,7 @@ const KNOWN = ['CAP_CHOWN', 'CAP_KILL'];
 async function runWith(t: CaseContext, extra: string, why: string): Promise<void> {
   const all = [...KNOWN, extra];
   const b = await t.bundle((c, b) => {
+    c.ociVersion = SPEC_VERSION_1_1;
     c.process!.capabilities = { bounding: all, permitted: all, effective: all };
     b.shell(SHOW_CAPS);
   });

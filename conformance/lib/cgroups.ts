@@ -114,3 +114,8 @@ export function controllerRoot(host: HostFacts, controller: string): string | un
   );
   return h?.mountPoint;
 }
+
+/** The cgroup v2 controller that does the work of a cgroup v1 one. */
+export function v2Name(v1: string): string {
+  return ({ blkio: 'io', cpuacct: 'cpu' } as Record<string, string>)[v1] ?? v1;
+}

@@ -72,6 +72,9 @@ export interface Config {
  */
 export const SPEC_VERSION = '1.0.2';
 
+/** For the cases that use what v1.1.0 added: domainname, seccomp errnoRet, capability warnings. */
+export const SPEC_VERSION_1_1 = '1.1.0';
+
 /** The capabilities `runc spec` grants: enough for busybox, far from everything. */
 export const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
 

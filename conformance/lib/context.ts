@@ -316,12 +316,20 @@ export class CaseContext {
     return child.pid;
   }
 
-  /** Runs mount(8) and remembers the target so that cleanup unmounts it. */
-  async mount(args: string[], target: string): Promise<void> {
+  /**
+   * Runs mount(8); a mount that makes a new mount names its target, which cleanup then
+   * unmounts (a propagation change has none).
+   */
+  async mount(args: string[], target?: string): Promise<void> {
     this.check();
     const r = await runCommand('mount', args, { timeoutMs: 10_000, scratch: this.dir });
     if (!r.ok) throw new Error(`mount ${args.join(' ')}: ${r.stderr.trim()}`);
-    this.mounts.push(target);
+    if (target) this.mounts.push(target);
+  }
+
+  /** Whether something is mounted at `path` in the suite's mount namespace. */
+  mounted(path: string): boolean {
+    return readMountInfo().some((m) => m.mountPoint === path);
   }
 
   /** Makes a cgroup directory the case owns; cleanup removes it. */

@@ -26,3 +26,15 @@ export function inContainerNamespace(t: CaseContext, name: string, rec: HookReco
     { hook: { mnt: rec.mnt, net: rec.net }, container },
   );
 }
+
+/** Spec namespace type to its /proc/<pid>/ns name. */
+export const PROC_NAME: Record<string, string> = {
+  pid: 'pid',
+  network: 'net',
+  mount: 'mnt',
+  ipc: 'ipc',
+  uts: 'uts',
+  cgroup: 'cgroup',
+  user: 'user',
+  time: 'time',
+};

@@ -7,7 +7,8 @@ import { loadBundleConfig } from '../../src/spec/validate.js';
 
 /** The repository root: this file runs as dist/test/spec/helpers.js. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const UPSTREAM_TESTS = '/work/shared/runtime-spec/schema/test';
+/** The published runtime-spec, beside the repository (CI puts it there too). */
+export const UPSTREAM_TESTS = join(REPO_ROOT, '..', 'shared', 'runtime-spec', 'schema', 'test');
 
 interface Teardown {
   teardown(fn: () => void): void;
