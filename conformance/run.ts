@@ -81,7 +81,10 @@ function main(): Promise<number> | number {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -110,9 +113,17 @@ function reexecHidden(): number {
     const r = spawnSync(
       'unshare',
       [
-        '--mount', '--propagation', 'private', '--',
-        '/bin/sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"',
-        empty, CONTROLLERS_FILE, process.execPath, ...process.argv.slice(1),
+        '--mount',
+        '--propagation',
+        'private',
+        '--',
+        '/bin/sh',
+        '-c',
+        'mount --bind "$0" "$1" && shift && exec "$@"',
+        empty,
+        CONTROLLERS_FILE,
+        process.execPath,
+        ...process.argv.slice(1),
       ],
       { stdio: 'inherit', env: { ...process.env, [HIDDEN_ENV]: '1' } },
     );
@@ -198,7 +209,9 @@ async function runSuite(cases: Case[], runtimePath: string, opts: RunOptions): P
     tap.comment(`${knownFailures} known failures (todo), recorded in ${opts.expected}`);
     for (const m of mismatches) tap.comment(`expected-results mismatch: ${m}`);
     if (mismatches.length > 0) {
-      tap.comment(`${mismatches.length} results differ from ${opts.expected}: fix them or record them with --write-expected`);
+      tap.comment(
+        `${mismatches.length} results differ from ${opts.expected}: fix them or record them with --write-expected`,
+      );
       exit = 1;
     }
   }
@@ -253,7 +266,9 @@ function describeHost(suite: Suite): string {
   return [
     `host: cgroup ${h.cgroupLayout}${hybrid ? ' (hybrid: cgroup2 mounted too)' : ''}; controllers: ${[...h.controllers].sort().join(' ')}`,
     `host: apparmor ${h.apparmor ? 'on' : 'off'}, selinux ${h.selinux ? 'on' : 'off'}, CapBnd ${h.capBounding.toString(16)}`,
-    process.env[HIDDEN_ENV] === '1' ? `host: cgroup2 hidden: ${CONTROLLERS_FILE} covered in a private mount namespace` : '',
+    process.env[HIDDEN_ENV] === '1'
+      ? `host: cgroup2 hidden: ${CONTROLLERS_FILE} covered in a private mount namespace`
+      : '',
   ]
     .filter(Boolean)
     .join('\n');
@@ -265,7 +280,9 @@ function describeHost(suite: Suite): string {
  */
 function finalSweep(suite: Suite): string[] {
   const notes: string[] = [];
-  const leftovers = readMountInfo().filter((m) => m.mountPoint.startsWith(`${suite.runDir}/`)).reverse();
+  const leftovers = readMountInfo()
+    .filter((m) => m.mountPoint.startsWith(`${suite.runDir}/`))
+    .reverse();
   for (const m of leftovers) {
     notes.push(`unmounted leftover ${m.mountPoint}`);
     spawnSync('umount', ['-l', m.mountPoint]);

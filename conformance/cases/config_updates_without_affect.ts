@@ -20,13 +20,21 @@ export const cases: Case[] = [
         b.shell('echo "args=original env=$WHICH"');
       });
       await t.created(b);
-      b.config.process!.env = [...(b.config.process!.env ?? []).filter((e) => !e.startsWith('WHICH=')), 'WHICH=updated'];
+      b.config.process!.env = [
+        ...(b.config.process!.env ?? []).filter((e) => !e.startsWith('WHICH=')),
+        'WHICH=updated',
+      ];
       b.shell('echo "args=updated env=$WHICH"');
       b.config.hooks = { poststart: [{ path: '/bin/sh', args: ['sh', '-c', `touch ${marker}`] }] };
       b.write();
       await t.started(b.id);
       await t.stopped(b.id);
-      t.equal(b.stdout(), 'args=original env=original\n', 'the program and environment are those of create time', noEffect);
+      t.equal(
+        b.stdout(),
+        'args=original env=original\n',
+        'the program and environment are those of create time',
+        noEffect,
+      );
       t.ok(!existsSync(marker), 'a hook added after create does not run', noEffect);
       await t.deleted(b.id);
     },

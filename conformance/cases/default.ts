@@ -20,7 +20,7 @@ const fds = req(
 const filesystems = req(
   'config-linux.md',
   'Default Filesystems',
-  'The following filesystems SHOULD be made available in each container\'s filesystem:',
+  "The following filesystems SHOULD be made available in each container's filesystem:",
 );
 
 function readlinkOr(path: string): string {
@@ -67,15 +67,28 @@ export const cases: Case[] = [
             'echo "ptmx=$(stat -L -c \'%F %t:%T\' /dev/ptmx 2>&1)"',
             'echo "null=$(echo x > /dev/null && echo writable) zero=$(head -c 4 /dev/zero | wc -c)"',
             ...LINKS.map(([p], i) => `echo "link${i}=$(readlink ${p} 2>&1)"`),
-            ...FILESYSTEMS.map(([p], i) => `echo "fs${i}=$(awk '$5 == "${p}" { for (i = 7; $i != "-"; i++); print $(i + 1) }' /proc/self/mountinfo | tail -n 1)"`),
+            ...FILESYSTEMS.map(
+              ([p], i) =>
+                `echo "fs${i}=$(awk '$5 == "${p}" { for (i = 7; $i != "-"; i++); print $(i + 1) }' /proc/self/mountinfo | tail -n 1)"`,
+            ),
           ].join('; '),
         ),
       );
       const kv = parseKv(await t.runToExit(b));
       DEVICES.forEach(([p, major, minor], i) => {
-        t.equal(kv[`dev${i}`], `character special file ${major.toString(16)}:${minor.toString(16)}`, `${p} is the character device ${major}:${minor}`, defaultDevices);
+        t.equal(
+          kv[`dev${i}`],
+          `character special file ${major.toString(16)}:${minor.toString(16)}`,
+          `${p} is the character device ${major}:${minor}`,
+          defaultDevices,
+        );
       });
-      t.equal(kv.ptmx, 'character special file 5:2', '/dev/ptmx is (or leads to) the pty multiplexer 5:2', defaultDevices);
+      t.equal(
+        kv.ptmx,
+        'character special file 5:2',
+        '/dev/ptmx is (or leads to) the pty multiplexer 5:2',
+        defaultDevices,
+      );
       t.equal(kv.null, 'writable zero=4', '/dev/null can be written and /dev/zero read', defaultDevices);
       LINKS.forEach(([p, target], i) => t.equal(kv[`link${i}`], target, `${p} is a symlink to ${target}`, symlinks));
       FILESYSTEMS.forEach(([p, type], i) => t.equal(kv[`fs${i}`], type, `${p} is a ${type} mount`, filesystems));
@@ -87,7 +100,9 @@ export const cases: Case[] = [
       const pid = await t.created(sleeper);
       await t.started(sleeper.id);
       await t.waitFor(sleeper.id, ['running']);
-      const open = readdirSync(`/proc/${pid}/fd`).map(Number).sort((x, y) => x - y);
+      const open = readdirSync(`/proc/${pid}/fd`)
+        .map(Number)
+        .sort((x, y) => x - y);
       t.equal(open, [0, 1, 2], 'the process has only fds 0, 1 and 2 open', fds, {
         targets: open.map((fd) => `${fd} -> ${readlinkOr(`/proc/${pid}/fd/${fd}`)}`),
       });

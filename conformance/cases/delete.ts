@@ -1,13 +1,21 @@
 import { failure, type Case } from '../lib/context.js';
 import { common, req } from '../lib/spec.js';
 
-const noId = req('runtime.md', 'Delete', 'This operation MUST generate an error if it is not provided the container ID.');
+const noId = req(
+  'runtime.md',
+  'Delete',
+  'This operation MUST generate an error if it is not provided the container ID.',
+);
 const notStopped = req(
   'runtime.md',
   'Delete',
   'Attempting to `delete` a container that is not `stopped` MUST have no effect on the container and MUST generate an error.',
 );
-const gone = req('runtime.md', 'Query State', 'Attempting to query a container that does not exist MUST generate an error.');
+const gone = req(
+  'runtime.md',
+  'Query State',
+  'Attempting to query a container that does not exist MUST generate an error.',
+);
 
 export const cases: Case[] = [
   {

@@ -9,7 +9,7 @@ const onlyCreated = req(
   'Delete',
   'Note that resources associated with the container, but not created by this container, MUST NOT be deleted.',
 );
-const created = req('config-linux.md', 'Cgroups Path', 'The cgroups will be created if they don\'t exist.');
+const created = req('config-linux.md', 'Cgroups Path', "The cgroups will be created if they don't exist.");
 
 export const cases: Case[] = [
   {

@@ -31,7 +31,12 @@ export const cases: Case[] = [
       const running = after !== undefined && after.startTime === startTime && !['Z', 'X'].includes(after.state);
       t.ok(!running, 'the container process is gone', common.deleteStopped, { stat: after });
       const mounts = readMountInfo().filter((m) => m.mountPoint.startsWith(b.dir));
-      t.equal(mounts.map((m) => m.mountPoint), [], 'no mount of the container is left in the runtime\'s mount namespace', common.deleteStopped);
+      t.equal(
+        mounts.map((m) => m.mountPoint),
+        [],
+        "no mount of the container is left in the runtime's mount namespace",
+        common.deleteStopped,
+      );
     },
   },
 ];

@@ -13,7 +13,11 @@ const pidSeen = req(
   'State',
   'For hooks executed in the container namespace, it is the pid as seen by the container.',
 );
-const pidRuntime = req('runtime.md', 'State', 'For hooks executed in the runtime namespace, it is the pid as seen by the runtime.');
+const pidRuntime = req(
+  'runtime.md',
+  'State',
+  'For hooks executed in the runtime namespace, it is the pid as seen by the runtime.',
+);
 
 /**
  * The status each hook may see. The create-time hooks run while create has not finished
@@ -55,12 +59,18 @@ export const cases: Case[] = [
       await t.deleted(b.id);
       for (const kind of Object.keys(STATUS) as HookKind[]) {
         const rec = readHook(b, kind);
-        if (!t.ok(rec.state !== undefined, `the ${kind} hook read a JSON state on stdin`, stdin, { stdin: rec.stdin })) continue;
+        if (!t.ok(rec.state !== undefined, `the ${kind} hook read a JSON state on stdin`, stdin, { stdin: rec.stdin }))
+          continue;
         checkState(t, `${kind} stdin`, rec.state, { id: b.id, bundle: b.dir, status: STATUS[kind], annotations });
         if (kind === 'createContainer' || kind === 'startContainer') {
           t.equal(rec.state?.pid, 1, `${kind} stdin: pid is the container process as the container sees it`, pidSeen);
         } else if (kind !== 'poststop') {
-          t.equal(rec.state?.pid, pid, `${kind} stdin: pid is the container process as the runtime sees it`, pidRuntime);
+          t.equal(
+            rec.state?.pid,
+            pid,
+            `${kind} stdin: pid is the container process as the runtime sees it`,
+            pidRuntime,
+          );
         }
       }
     },

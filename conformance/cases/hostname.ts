@@ -5,12 +5,12 @@ import { req } from '../lib/spec.js';
 const hostname = req(
   'config.md',
   'Hostname',
-  '`hostname` (string, OPTIONAL) specifies the container\'s hostname as seen by processes running inside the container.',
+  "`hostname` (string, OPTIONAL) specifies the container's hostname as seen by processes running inside the container.",
 );
 const domainname = req(
   'config.md',
   'Domainname',
-  '`domainname` (string, OPTIONAL) specifies the container\'s domainname as seen by processes running inside the container.',
+  "`domainname` (string, OPTIONAL) specifies the container's domainname as seen by processes running inside the container.",
 );
 
 export const cases: Case[] = [
@@ -22,7 +22,7 @@ export const cases: Case[] = [
         c.hostname = 'conformance-host';
         b.shell('hostname');
       });
-      t.equal((await t.runToExit(b)).trim(), 'conformance-host', 'the container\'s hostname is hostname', hostname);
+      t.equal((await t.runToExit(b)).trim(), 'conformance-host', "the container's hostname is hostname", hostname);
     },
   },
   {
@@ -34,7 +34,12 @@ export const cases: Case[] = [
         c.domainname = 'conformance.example';
         b.shell('cat /proc/sys/kernel/domainname');
       });
-      t.equal((await t.runToExit(b)).trim(), 'conformance.example', 'the container\'s domainname is domainname', domainname);
+      t.equal(
+        (await t.runToExit(b)).trim(),
+        'conformance.example',
+        "the container's domainname is domainname",
+        domainname,
+      );
     },
   },
 ];

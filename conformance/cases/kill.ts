@@ -23,7 +23,7 @@ export const cases: Case[] = [
       const k1 = await t.kill(created.id, 'KILL');
       t.ok(k1.ok, 'kill KILL of a created container succeeds', common.kill, failure(k1));
       const s1 = await t.waitFor(created.id, ['stopped']);
-      t.equal(s1.state?.status, 'stopped', 'the created container\'s process dies of SIGKILL', common.kill);
+      t.equal(s1.state?.status, 'stopped', "the created container's process dies of SIGKILL", common.kill);
       await t.deleted(created.id);
 
       const running = await t.bundle((c, b) =>

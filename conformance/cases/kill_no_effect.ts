@@ -20,7 +20,7 @@ export const cases: Case[] = [
       const k = await t.kill(b.id, 'KILL');
       t.ok(!k.ok, 'kill of a stopped container fails', notRunning, failure(k));
       const after = await t.state(b.id);
-      t.equal(after.state, before.state, 'the stopped container\'s state is unchanged', notRunning);
+      t.equal(after.state, before.state, "the stopped container's state is unchanged", notRunning);
       await t.deleted(b.id);
     },
   },

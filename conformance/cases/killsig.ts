@@ -18,9 +18,14 @@ export const cases: Case[] = [
         t.ok(k.ok, `kill ${sig} succeeds`, common.kill, failure(k));
         const got = await t.printed(b, `got-${sig}`);
         const lines = b.stdout().trim().split('\n');
-        t.ok(got && lines[lines.length - 1] === `got-${sig}`, `the container process receives SIG${sig} and only it`, common.kill, {
-          stdout: lines.slice(-3),
-        });
+        t.ok(
+          got && lines[lines.length - 1] === `got-${sig}`,
+          `the container process receives SIG${sig} and only it`,
+          common.kill,
+          {
+            stdout: lines.slice(-3),
+          },
+        );
       }
       await t.kill(b.id, 'KILL');
       await t.stopped(b.id);

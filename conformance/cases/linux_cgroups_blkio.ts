@@ -77,31 +77,39 @@ export const cases = [
         ];
       }
       const line = `${dev} rbps=${READ_BPS} wbps=${WRITE_BPS} riops=${READ_IOPS} wiops=${WRITE_IOPS}`;
-      return [{ controller: 'io', file: 'io.max', want: (c: string) => c.split('\n').includes(line), what: `io.max holds "${line}"`, req: throttle }];
+      return [
+        {
+          controller: 'io',
+          file: 'io.max',
+          want: (c: string) => c.split('\n').includes(line),
+          what: `io.max holds "${line}"`,
+          req: throttle,
+        },
+      ];
     },
   }),
   ...cgroupCases({
-  area: 'blkio',
-  variant: 'weight',
-  controllers: ['blkio'],
-  skip: (host) =>
-    host.cgroupLayout === 'v1' && !weightFile(host)
-      ? 'this kernel\'s blkio controller has no weight file (neither blkio.weight nor blkio.bfq.weight)'
-      : host.cgroupLayout === 'v2'
-        ? 'cgroup v2 has no blkio weight of the spec\'s range to compare with (io.weight uses another scale)'
-        : undefined,
-  resources: () => ({ blockIO: { weight: WEIGHT } }),
-  files: (host) => {
-    const file = weightFile(host) ?? 'blkio.weight';
-    return [
-      {
-        controller: 'blkio',
-        file,
-        want: (c: string) => c.split('\n').some((l) => l === String(WEIGHT) || l === `default ${WEIGHT}`),
-        what: `${file} is weight (${WEIGHT})`,
-        req: weight,
-      },
-    ];
-  },
+    area: 'blkio',
+    variant: 'weight',
+    controllers: ['blkio'],
+    skip: (host) =>
+      host.cgroupLayout === 'v1' && !weightFile(host)
+        ? "this kernel's blkio controller has no weight file (neither blkio.weight nor blkio.bfq.weight)"
+        : host.cgroupLayout === 'v2'
+          ? "cgroup v2 has no blkio weight of the spec's range to compare with (io.weight uses another scale)"
+          : undefined,
+    resources: () => ({ blockIO: { weight: WEIGHT } }),
+    files: (host) => {
+      const file = weightFile(host) ?? 'blkio.weight';
+      return [
+        {
+          controller: 'blkio',
+          file,
+          want: (c: string) => c.split('\n').some((l) => l === String(WEIGHT) || l === `default ${WEIGHT}`),
+          what: `${file} is weight (${WEIGHT})`,
+          req: weight,
+        },
+      ];
+    },
   }),
 ];

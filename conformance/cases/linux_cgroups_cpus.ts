@@ -14,10 +14,14 @@ const quota = req(
 const period = req(
   'config-linux.md',
   'CPU',
-  '`period` (uint64, OPTIONAL) - specifies a period of time in microseconds for how regularly a cgroup\'s access to CPU resources should be reallocated (CFS scheduler only)',
+  "`period` (uint64, OPTIONAL) - specifies a period of time in microseconds for how regularly a cgroup's access to CPU resources should be reallocated (CFS scheduler only)",
 );
 const cpus = req('config-linux.md', 'CPU', '`cpus` (string, OPTIONAL) - list of CPUs the container will run on.');
-const mems = req('config-linux.md', 'CPU', '`mems` (string, OPTIONAL) - list of memory nodes the container will run on.');
+const mems = req(
+  'config-linux.md',
+  'CPU',
+  '`mems` (string, OPTIONAL) - list of memory nodes the container will run on.',
+);
 
 const SHARES = 512;
 const QUOTA = 50000;
@@ -36,14 +40,38 @@ export const cases = cgroupCases({
   files: (host) =>
     host.cgroupLayout === 'v1'
       ? [
-          { controller: 'cpu', file: 'cpu.shares', want: String(SHARES), what: `cpu.shares is shares (${SHARES})`, req: shares },
-          { controller: 'cpu', file: 'cpu.cfs_quota_us', want: String(QUOTA), what: `cpu.cfs_quota_us is quota (${QUOTA})`, req: quota },
-          { controller: 'cpu', file: 'cpu.cfs_period_us', want: String(PERIOD), what: `cpu.cfs_period_us is period (${PERIOD})`, req: period },
+          {
+            controller: 'cpu',
+            file: 'cpu.shares',
+            want: String(SHARES),
+            what: `cpu.shares is shares (${SHARES})`,
+            req: shares,
+          },
+          {
+            controller: 'cpu',
+            file: 'cpu.cfs_quota_us',
+            want: String(QUOTA),
+            what: `cpu.cfs_quota_us is quota (${QUOTA})`,
+            req: quota,
+          },
+          {
+            controller: 'cpu',
+            file: 'cpu.cfs_period_us',
+            want: String(PERIOD),
+            what: `cpu.cfs_period_us is period (${PERIOD})`,
+            req: period,
+          },
           { controller: 'cpuset', file: 'cpuset.cpus', want: '0', what: 'cpuset.cpus is cpus (0)', req: cpus },
           { controller: 'cpuset', file: 'cpuset.mems', want: '0', what: 'cpuset.mems is mems (0)', req: mems },
         ]
       : [
-          { controller: 'cpu', file: 'cpu.max', want: `${QUOTA} ${PERIOD}`, what: `cpu.max is "quota period" (${QUOTA} ${PERIOD})`, req: quota },
+          {
+            controller: 'cpu',
+            file: 'cpu.max',
+            want: `${QUOTA} ${PERIOD}`,
+            what: `cpu.max is "quota period" (${QUOTA} ${PERIOD})`,
+            req: quota,
+          },
           { controller: 'cpuset', file: 'cpuset.cpus', want: '0', what: 'cpuset.cpus is cpus (0)', req: cpus },
           { controller: 'cpuset', file: 'cpuset.mems', want: '0', what: 'cpuset.mems is mems (0)', req: mems },
         ],

@@ -43,7 +43,12 @@ export const cases = cgroupCases({
       : [],
   script: [OPEN('<', 'read'), OPEN('>', 'write')].join('; '),
   inside(t, kv) {
-    t.equal(kv.read, 'allowed', 'the container may open /dev/fuse for reading ("rw" allowed, then "w" denied)', allowed);
+    t.equal(
+      kv.read,
+      'allowed',
+      'the container may open /dev/fuse for reading ("rw" allowed, then "w" denied)',
+      allowed,
+    );
     t.equal(kv.write, 'denied', 'the container may not open /dev/fuse for writing: the later rule wins', ordered);
   },
 });

@@ -4,7 +4,7 @@ import { req } from '../lib/spec.js';
 const classID = req(
   'config-linux.md',
   'Network',
-  '`classID` (uint32, OPTIONAL) - is the network class identifier the cgroup\'s network packets will be tagged with',
+  "`classID` (uint32, OPTIONAL) - is the network class identifier the cgroup's network packets will be tagged with",
 );
 const priorities = req(
   'config-linux.md',
@@ -20,7 +20,13 @@ export const cases = cgroupCases({
   skip: (host) => (host.cgroupLayout === 'v2' ? 'cgroup v2 has no net_cls or net_prio controller' : undefined),
   resources: () => ({ network: { classID: CLASS_ID, priorities: [{ name: 'lo', priority: 7 }] } }),
   files: () => [
-    { controller: 'net_cls', file: 'net_cls.classid', want: String(CLASS_ID), what: `net_cls.classid is classID (${CLASS_ID})`, req: classID },
+    {
+      controller: 'net_cls',
+      file: 'net_cls.classid',
+      want: String(CLASS_ID),
+      what: `net_cls.classid is classID (${CLASS_ID})`,
+      req: classID,
+    },
     {
       controller: 'net_prio',
       file: 'net_prio.ifpriomap',

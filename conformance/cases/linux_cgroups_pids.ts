@@ -13,5 +13,7 @@ export const cases = cgroupCases({
   area: 'pids',
   controllers: ['pids'],
   resources: () => ({ pids: { limit: LIMIT } }),
-  files: () => [{ controller: 'pids', file: 'pids.max', want: String(LIMIT), what: `pids.max is limit (${LIMIT})`, req: limit }],
+  files: () => [
+    { controller: 'pids', file: 'pids.max', want: String(LIMIT), what: `pids.max is limit (${LIMIT})`, req: limit },
+  ],
 });

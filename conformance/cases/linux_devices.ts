@@ -27,11 +27,47 @@ interface Dev {
 }
 
 const DEVICES: Dev[] = [
-  { path: '/dev/conf-char', type: 'c', major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0, kind: 'character special file' },
-  { path: '/dev/conf-unbuffered', type: 'u', major: 1, minor: 5, fileMode: 0o640, uid: 1, gid: 2, kind: 'character special file' },
-  { path: '/dev/conf-block', type: 'b', major: 7, minor: 200, fileMode: 0o660, uid: 0, gid: 6, kind: 'block special file' },
+  {
+    path: '/dev/conf-char',
+    type: 'c',
+    major: 1,
+    minor: 3,
+    fileMode: 0o666,
+    uid: 0,
+    gid: 0,
+    kind: 'character special file',
+  },
+  {
+    path: '/dev/conf-unbuffered',
+    type: 'u',
+    major: 1,
+    minor: 5,
+    fileMode: 0o640,
+    uid: 1,
+    gid: 2,
+    kind: 'character special file',
+  },
+  {
+    path: '/dev/conf-block',
+    type: 'b',
+    major: 7,
+    minor: 200,
+    fileMode: 0o660,
+    uid: 0,
+    gid: 6,
+    kind: 'block special file',
+  },
   { path: '/dev/conf-fifo', type: 'p', fileMode: 0o620, uid: 3, gid: 4, kind: 'fifo' },
-  { path: '/conf-outside-dev/zero', type: 'c', major: 1, minor: 5, fileMode: 0o444, uid: 0, gid: 0, kind: 'character special file' },
+  {
+    path: '/conf-outside-dev/zero',
+    type: 'c',
+    major: 1,
+    minor: 5,
+    fileMode: 0o444,
+    uid: 0,
+    gid: 0,
+    kind: 'character special file',
+  },
 ];
 
 export const cases: Case[] = [
@@ -42,9 +78,7 @@ export const cases: Case[] = [
       const b = await t.bundle((c, b) => {
         mkdirSync(join(b.rootfs, 'conf-outside-dev'));
         b.linux.devices = DEVICES.map(({ kind, ...d }) => d);
-        b.shell(
-          DEVICES.map((d, i) => `echo "dev${i}=$(stat -c '%F|%t|%T|%a|%u|%g' ${d.path} 2>&1)"`).join('; '),
-        );
+        b.shell(DEVICES.map((d, i) => `echo "dev${i}=$(stat -c '%F|%t|%T|%a|%u|%g' ${d.path} 2>&1)"`).join('; '));
       });
       const kv = parseKv(await t.runToExit(b));
       DEVICES.forEach((d, i) => {
@@ -57,9 +91,15 @@ export const cases: Case[] = [
           String(d.uid),
           String(d.gid),
         ];
-        t.equal([kind, major, minor, mode, uid, gid], want, `${d.path} (type ${d.type}) has its type, major:minor, fileMode, uid and gid`, available, {
-          stat: kv[`dev${i}`],
-        });
+        t.equal(
+          [kind, major, minor, mode, uid, gid],
+          want,
+          `${d.path} (type ${d.type}) has its type, major:minor, fileMode, uid and gid`,
+          available,
+          {
+            stat: kv[`dev${i}`],
+          },
+        );
       });
     },
   },

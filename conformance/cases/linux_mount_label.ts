@@ -11,7 +11,7 @@ const label = req(
 export const cases: Case[] = [
   {
     name: 'linux_mount_label',
-    description: 'the container\'s mounts carry the configured SELinux context',
+    description: "the container's mounts carry the configured SELinux context",
     async run(t) {
       if (!t.host.selinux) return t.skip('SELinux is not enabled on this host');
       const b = await t.bundle((c, b) => b.shell('grep " /dev/shm " /proc/self/mountinfo'));
@@ -19,9 +19,14 @@ export const cases: Case[] = [
       const context = execFileSync('stat', ['-c', '%C', b.rootfs], { encoding: 'utf8' }).trim();
       b.linux.mountLabel = context;
       const line = await t.runToExit(b);
-      t.ok(line.includes(`context="${context}"`) || line.includes(`context=${context}`), 'a tmpfs mount has the mountLabel context', label, {
-        mountinfo: line.trim(),
-      });
+      t.ok(
+        line.includes(`context="${context}"`) || line.includes(`context=${context}`),
+        'a tmpfs mount has the mountLabel context',
+        label,
+        {
+          mountinfo: line.trim(),
+        },
+      );
     },
   },
 ];

@@ -14,7 +14,7 @@ const INHERITED = ['pid', 'net', 'ipc', 'uts', 'cgroup', 'user', 'time'];
 export const cases: Case[] = [
   {
     name: 'linux_ns_itype',
-    description: 'a namespace type left out of the config is the runtime\'s own namespace of that type',
+    description: "a namespace type left out of the config is the runtime's own namespace of that type",
     async run(t) {
       // Only a mount namespace: the container's mounts must not land in the host's table.
       const b = await t.bundle((c, b) => {
@@ -24,7 +24,12 @@ export const cases: Case[] = [
       });
       const pid = await t.created(b);
       for (const type of INHERITED.filter((n) => t.host.namespaces.has(n))) {
-        t.equal(nsInode(pid, type), nsInode('self', type), `the container's ${type} namespace is the runtime's`, inherit);
+        t.equal(
+          nsInode(pid, type),
+          nsInode('self', type),
+          `the container's ${type} namespace is the runtime's`,
+          inherit,
+        );
       }
       await t.kill(b.id, 'KILL');
       await t.stopped(b.id);

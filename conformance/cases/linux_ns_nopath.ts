@@ -53,7 +53,11 @@ export const cases: Case[] = [
       }
       const s = await t.state(b.id);
       const pid = s.state?.pid ?? 0;
-      t.ok(pid > 0 && nsInode(pid, 'time') !== nsInode('self', 'time'), 'the container has a new time namespace', fresh);
+      t.ok(
+        pid > 0 && nsInode(pid, 'time') !== nsInode('self', 'time'),
+        'the container has a new time namespace',
+        fresh,
+      );
       await t.kill(b.id, 'KILL');
       await t.stopped(b.id);
       await t.deleted(b.id);

@@ -41,28 +41,31 @@ async function holder(t: CaseContext, type: string): Promise<number> {
   throw new Error(`unshare ${UNSHARE[type].join(' ')} made no namespace`);
 }
 
-export const cases: Case[] = Object.keys(UNSHARE).map(
-  (type): Case => ({
-    name: `linux_ns_path/${type}`,
-    description: `a ${type} namespace given by path is joined`,
-    async run(t) {
-      const target = await holder(t, type);
-      const path = `/proc/${target}/ns/${PROC_NAME[type]}`;
-      const b = await t.bundle((c, b) => {
-        const others = (b.linux.namespaces ?? []).filter((n) => n.type !== type);
-        b.linux.namespaces = [...others, { type, path }];
-        if (type === 'user') {
-          // The mapping the joined namespace already has (unshare --map-root-user).
-          b.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
-          b.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
-        }
-        b.shell('exec sleep 60');
-      });
-      const pid = await t.created(b);
-      t.equal(nsInode(pid, PROC_NAME[type]), nsInode(target, PROC_NAME[type]), `the container is in the ${type} namespace of ${path}`, join_);
-      await t.kill(b.id, 'KILL');
-      await t.stopped(b.id);
-      await t.deleted(b.id);
-    },
-  }),
-);
+export const cases: Case[] = Object.keys(UNSHARE).map((type): Case => ({
+  name: `linux_ns_path/${type}`,
+  description: `a ${type} namespace given by path is joined`,
+  async run(t) {
+    const target = await holder(t, type);
+    const path = `/proc/${target}/ns/${PROC_NAME[type]}`;
+    const b = await t.bundle((c, b) => {
+      const others = (b.linux.namespaces ?? []).filter((n) => n.type !== type);
+      b.linux.namespaces = [...others, { type, path }];
+      if (type === 'user') {
+        // The mapping the joined namespace already has (unshare --map-root-user).
+        b.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+        b.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+      }
+      b.shell('exec sleep 60');
+    });
+    const pid = await t.created(b);
+    t.equal(
+      nsInode(pid, PROC_NAME[type]),
+      nsInode(target, PROC_NAME[type]),
+      `the container is in the ${type} namespace of ${path}`,
+      join_,
+    );
+    await t.kill(b.id, 'KILL');
+    await t.stopped(b.id);
+    await t.deleted(b.id);
+  },
+}));

@@ -21,7 +21,7 @@ const WRONG: [string, string][] = [
 export const cases: Case[] = [
   {
     name: 'linux_ns_path_type',
-    description: 'a namespace path of another type than the entry\'s makes create fail',
+    description: "a namespace path of another type than the entry's makes create fail",
     async run(t) {
       for (const [type, other] of WRONG) {
         const path = `/proc/${process.pid}/ns/${other}`;
@@ -31,7 +31,12 @@ export const cases: Case[] = [
           b.shell('true');
         });
         const r = await t.create(b);
-        t.ok(!r.ok, `create fails for a ${type} namespace whose path ${path} is a ${other} namespace`, wrongType, failure(r));
+        t.ok(
+          !r.ok,
+          `create fails for a ${type} namespace whose path ${path} is a ${other} namespace`,
+          wrongType,
+          failure(r),
+        );
         if (r.ok) await t.delete(b.id, true);
       }
     },

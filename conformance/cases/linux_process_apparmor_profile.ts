@@ -17,7 +17,12 @@ export const cases: Case[] = [
         c.process!.apparmorProfile = 'unconfined';
         b.shell('cat /proc/self/attr/apparmor/current 2>/dev/null || cat /proc/self/attr/current');
       });
-      t.equal((await t.runToExit(b)).trim(), 'unconfined', 'the process\'s AppArmor profile is apparmorProfile', profile);
+      t.equal(
+        (await t.runToExit(b)).trim(),
+        'unconfined',
+        "the process's AppArmor profile is apparmorProfile",
+        profile,
+      );
     },
   },
 ];

@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import type { Case } from '../lib/context.js';
 import { req } from '../lib/spec.js';
 
-const label = req('config.md', 'Linux Process', '`selinuxLabel` (string, OPTIONAL) specifies the SELinux label for the process.');
+const label = req(
+  'config.md',
+  'Linux Process',
+  '`selinuxLabel` (string, OPTIONAL) specifies the SELinux label for the process.',
+);
 
 export const cases: Case[] = [
   {
@@ -16,7 +20,12 @@ export const cases: Case[] = [
         c.process!.selinuxLabel = own;
         b.shell('cat /proc/self/attr/current');
       });
-      t.equal((await t.runToExit(b)).replace(/\0/g, '').trim(), own, 'the process\'s SELinux context is selinuxLabel', label);
+      t.equal(
+        (await t.runToExit(b)).replace(/\0/g, '').trim(),
+        own,
+        "the process's SELinux context is selinuxLabel",
+        label,
+      );
     },
   },
 ];

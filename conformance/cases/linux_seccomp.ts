@@ -5,7 +5,11 @@ import { req } from '../lib/spec.js';
 const action = req('config-linux.md', 'Seccomp', '`action` (string, REQUIRED) - the action for seccomp rules.');
 const errnoRet = req('config-linux.md', 'Seccomp', '`errnoRet` (uint, OPTIONAL) - the errno return code to use.');
 const defaultErrno = req('config-linux.md', 'Seccomp', 'The default is `EPERM`.');
-const args = req('config-linux.md', 'Seccomp', '`args` (array of objects, OPTIONAL) - the specific syscall in seccomp.');
+const args = req(
+  'config-linux.md',
+  'Seccomp',
+  '`args` (array of objects, OPTIONAL) - the specific syscall in seccomp.',
+);
 const defaultAction = req(
   'config-linux.md',
   'Seccomp',
@@ -45,13 +49,25 @@ export const cases: Case[] = [
       });
       const kv = parseKv(await t.runToExit(b));
       t.equal(kv.seccomp, '2', 'the process runs under a seccomp filter', defaultAction);
-      t.ok((kv.mkdir ?? '').includes('Operation not permitted'), 'SCMP_ACT_ERRNO without errnoRet fails mkdir with EPERM', defaultErrno, {
-        mkdir: kv.mkdir,
+      t.ok(
+        (kv.mkdir ?? '').includes('Operation not permitted'),
+        'SCMP_ACT_ERRNO without errnoRet fails mkdir with EPERM',
+        defaultErrno,
+        {
+          mkdir: kv.mkdir,
+        },
+      );
+      t.ok((kv.symlink ?? '').includes('Permission denied'), 'errnoRet 13 fails symlink with EACCES', errnoRet, {
+        symlink: kv.symlink,
       });
-      t.ok((kv.symlink ?? '').includes('Permission denied'), 'errnoRet 13 fails symlink with EACCES', errnoRet, { symlink: kv.symlink });
-      t.ok((kv.chmod777 ?? '').includes('Operation not permitted'), 'chmod to 0777 matches the argument rule and fails', args, {
-        chmod777: kv.chmod777,
-      });
+      t.ok(
+        (kv.chmod777 ?? '').includes('Operation not permitted'),
+        'chmod to 0777 matches the argument rule and fails',
+        args,
+        {
+          chmod777: kv.chmod777,
+        },
+      );
       t.equal(kv.chmod755, '755', 'chmod to 0755 does not match the argument rule and succeeds', args);
       t.equal(kv.other, 'allowed', 'syscalls no rule names follow defaultAction SCMP_ACT_ALLOW', action);
     },

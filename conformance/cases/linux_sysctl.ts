@@ -22,7 +22,11 @@ export const cases: Case[] = [
     async run(t) {
       const b = await t.bundle((c, b) => {
         b.linux.sysctl = SETTINGS;
-        b.shell(Object.keys(SETTINGS).map((k) => `echo "${k}=$(cat /proc/sys/${k.replace(/\./g, '/')})"`).join('; '));
+        b.shell(
+          Object.keys(SETTINGS)
+            .map((k) => `echo "${k}=$(cat /proc/sys/${k.replace(/\./g, '/')})"`)
+            .join('; '),
+        );
       });
       const kv = parseKv(await t.runToExit(b));
       for (const [k, v] of Object.entries(SETTINGS)) t.equal(kv[k], v, `${k} is ${v}`, sysctl);

@@ -21,7 +21,12 @@ const cwdAbsolute = req('config.md', 'Process', 'This value MUST be an absolute 
 const rootExists = req('config.md', 'Root', 'A directory MUST exist at the path declared by the field.');
 
 /** The bundle must go through create, start and delete as if the extra were not there. */
-async function accepted(t: CaseContext, what: string, r: Requirement, edit: (c: Config, b: Bundle) => void): Promise<void> {
+async function accepted(
+  t: CaseContext,
+  what: string,
+  r: Requirement,
+  edit: (c: Config, b: Bundle) => void,
+): Promise<void> {
   const b = await t.bundle((c, b) => {
     b.shell('echo ran');
     edit(c, b);
@@ -36,14 +41,24 @@ async function accepted(t: CaseContext, what: string, r: Requirement, edit: (c: 
 }
 
 /** The bundle is invalid: create (or, at the latest, start) must fail and the program never run. */
-async function refused(t: CaseContext, what: string, r: Requirement, edit: (c: Config, b: Bundle) => void): Promise<void> {
+async function refused(
+  t: CaseContext,
+  what: string,
+  r: Requirement,
+  edit: (c: Config, b: Bundle) => void,
+): Promise<void> {
   const b = await t.bundle((c, b) => {
     b.shell('echo ran');
     edit(c, b);
   });
   const created = await t.create(b);
   const started = created.ok ? await t.start(b.id) : undefined;
-  t.ok(!created.ok || started?.ok === false, `the runtime refuses ${what}`, r, started ? failure(started) : failure(created));
+  t.ok(
+    !created.ok || started?.ok === false,
+    `the runtime refuses ${what}`,
+    r,
+    started ? failure(started) : failure(created),
+  );
   t.equal(b.stdout(), '', `the program does not run with ${what}`, common.validValues);
 }
 

@@ -4,7 +4,11 @@ import { parseKv, type Case } from '../lib/context.js';
 import { req } from '../lib/spec.js';
 
 const order = req('config.md', 'Mounts', 'The runtime MUST mount entries in the listed order.');
-const options = req('config.md', 'Linux mount options', 'Runtimes MUST/SHOULD/MAY implement the following option strings for Linux:');
+const options = req(
+  'config.md',
+  'Linux mount options',
+  'Runtimes MUST/SHOULD/MAY implement the following option strings for Linux:',
+);
 const fsSpecific = req(
   'config.md',
   'Linux mount options',
@@ -28,7 +32,8 @@ const info = (key: string, path: string) =>
 export const cases: Case[] = [
   {
     name: 'mounts',
-    description: 'mounts are made in order, with their type, source and options (bind, ro, nosuid, nodev, noexec, fs data)',
+    description:
+      'mounts are made in order, with their type, source and options (bind, ro, nosuid, nodev, noexec, fs data)',
     async run(t) {
       const b = await t.bundle((c, b) => {
         const src = join(b.dir, 'src');
@@ -36,11 +41,17 @@ export const cases: Case[] = [
         writeFileSync(join(src, 'hello'), 'hello from the host\n');
         writeFileSync(join(b.dir, 'file-src'), 'a bind-mounted file\n');
         mkdirSync(join(b.dir, 'rw-src'), { mode: 0o777 });
-        for (const d of ['mnt/tmpfs', 'mnt/ro', 'mnt/rw', 'mnt/order', 'mnt/exec']) mkdirSync(join(b.rootfs, d), { recursive: true });
+        for (const d of ['mnt/tmpfs', 'mnt/ro', 'mnt/rw', 'mnt/order', 'mnt/exec'])
+          mkdirSync(join(b.rootfs, d), { recursive: true });
         writeFileSync(join(b.rootfs, 'etc/bound-file'), '');
         c.mounts = [
           ...(c.mounts ?? []),
-          { destination: '/mnt/tmpfs', type: 'tmpfs', source: 'conformance', options: ['nosuid', 'nodev', 'noexec', 'size=1m'] },
+          {
+            destination: '/mnt/tmpfs',
+            type: 'tmpfs',
+            source: 'conformance',
+            options: ['nosuid', 'nodev', 'noexec', 'size=1m'],
+          },
           { destination: '/mnt/ro', type: 'bind', source: src, options: ['bind', 'ro'] },
           { destination: '/mnt/rw', type: 'none', source: join(b.dir, 'rw-src'), options: ['rbind', 'rw'] },
           { destination: '/etc/bound-file', type: 'bind', source: join(b.dir, 'file-src'), options: ['bind', 'ro'] },
@@ -64,10 +75,17 @@ export const cases: Case[] = [
       const kv = parseKv(await t.runToExit(b));
       const [opts = '', type = '', superOpts = ''] = (kv.tmpfs ?? '').split(' ');
       t.equal(type, 'tmpfs', 'the tmpfs mount has type tmpfs', fsType, { mountinfo: kv.tmpfs });
-      t.ok(['nosuid', 'nodev', 'noexec'].every((o) => opts.split(',').includes(o)), 'nosuid, nodev and noexec are applied', options, {
+      t.ok(
+        ['nosuid', 'nodev', 'noexec'].every((o) => opts.split(',').includes(o)),
+        'nosuid, nodev and noexec are applied',
+        options,
+        {
+          mountinfo: kv.tmpfs,
+        },
+      );
+      t.ok(superOpts.split(',').includes('size=1024k'), 'size=1m reaches tmpfs as filesystem data', fsSpecific, {
         mountinfo: kv.tmpfs,
       });
-      t.ok(superOpts.split(',').includes('size=1024k'), 'size=1m reaches tmpfs as filesystem data', fsSpecific, { mountinfo: kv.tmpfs });
       t.equal(kv.noexec, 'refused', 'a program on the noexec mount cannot run', options);
       t.equal(kv.exec, 'ran', 'a program on an exec mount runs', options);
       t.equal(kv.roread, 'hello from the host', 'a bind mount shows its source directory', bindSource);

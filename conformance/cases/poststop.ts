@@ -30,7 +30,12 @@ export const cases: Case[] = [
       t.ok(!hookLog(b).includes('poststop'), 'the hook has not run before delete', when, { log: hookLog(b) });
       await t.deleted(b.id);
       t.ok(hookLog(b).includes('poststop'), 'the hook has run when delete returns', when, { log: hookLog(b) });
-      t.equal(b.outFile('cgroup-left')?.trim(), 'no', 'the container\'s cgroup was already removed when the hook ran', when);
+      t.equal(
+        b.outFile('cgroup-left')?.trim(),
+        'no',
+        "the container's cgroup was already removed when the hook ran",
+        when,
+      );
       inRuntimeNamespace(t, 'poststop', readHook(b, 'poststop'), where);
     },
   },

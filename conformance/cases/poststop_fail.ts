@@ -22,7 +22,12 @@ export const cases: Case[] = [
       await t.stopped(b.id);
       const d = await t.delete(b.id);
       t.ok(d.ok, 'delete succeeds although a poststop hook failed', warnOnly, failure(d));
-      t.equal(hookLog(b), ['poststop1', 'poststop2'], 'the remaining poststop hook ran after the failing one', warnOnly);
+      t.equal(
+        hookLog(b),
+        ['poststop1', 'poststop2'],
+        'the remaining poststop hook ran after the failing one',
+        warnOnly,
+      );
       const s = await t.state(b.id);
       t.ok(!s.ok, 'the container is deleted', warnOnly, { state: s.state });
     },

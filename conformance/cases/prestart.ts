@@ -8,7 +8,7 @@ const when = req(
   'Prestart',
   'The `prestart` hooks MUST be called as part of the `create` operation after the runtime environment has been created (according to the configuration in config.json) but before the `pivot_root` or any equivalent operation has been executed.',
 );
-const path = req('config.md', 'Prestart', 'The `prestart` hooks\' path MUST resolve in the runtime namespace.');
+const path = req('config.md', 'Prestart', "The `prestart` hooks' path MUST resolve in the runtime namespace.");
 const where = req('config.md', 'Prestart', 'The `prestart` hooks MUST be executed in the runtime namespace.');
 
 export const cases: Case[] = [
@@ -24,7 +24,7 @@ export const cases: Case[] = [
       t.equal(hookLog(b), ['prestart'], 'the hook has run when create returns, and the program has not', when);
       const rec = readHook(b, 'prestart');
       t.ok(rec.ran, 'a hook path outside the rootfs resolves', path);
-      t.equal(rec.rootPid, 'no', 'the container\'s root was not yet the bundle\'s rootfs when the hook ran', when, {
+      t.equal(rec.rootPid, 'no', "the container's root was not yet the bundle's rootfs when the hook ran", when, {
         stdin: rec.stdin,
       });
       inRuntimeNamespace(t, 'prestart', rec, where);

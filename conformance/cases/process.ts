@@ -6,19 +6,23 @@ import { req } from '../lib/spec.js';
 const args = req(
   'config.md',
   'Process',
-  '`args` (array of strings, OPTIONAL) with similar semantics to IEEE Std 1003.1-2008 `execvp`\'s *argv*.',
+  "`args` (array of strings, OPTIONAL) with similar semantics to IEEE Std 1003.1-2008 `execvp`'s *argv*.",
 );
 const argsFile = req(
   'config.md',
   'Process',
-  'This specification extends the IEEE standard in that at least one entry is REQUIRED (non-Windows), and that entry is used with the same semantics as `execvp`\'s *file*.',
+  "This specification extends the IEEE standard in that at least one entry is REQUIRED (non-Windows), and that entry is used with the same semantics as `execvp`'s *file*.",
 );
 const env = req(
   'config.md',
   'Process',
-  '`env` (array of strings, OPTIONAL) with the same semantics as IEEE Std 1003.1-2008\'s `environ`.',
+  "`env` (array of strings, OPTIONAL) with the same semantics as IEEE Std 1003.1-2008's `environ`.",
 );
-const cwd = req('config.md', 'Process', '`cwd` (string, REQUIRED) is the working directory that will be set for the executable.');
+const cwd = req(
+  'config.md',
+  'Process',
+  '`cwd` (string, REQUIRED) is the working directory that will be set for the executable.',
+);
 const terminal = req(
   'config.md',
   'Process',
@@ -59,7 +63,12 @@ export const cases: Case[] = [
       });
       const out = await t.runToExit(b);
       const lines = out.split('\n');
-      t.ok(lines.some((l) => l.startsWith('arg=')), 'args[0] is looked up in the container\'s PATH and run', argsFile, { out });
+      t.ok(
+        lines.some((l) => l.startsWith('arg=')),
+        "args[0] is looked up in the container's PATH and run",
+        argsFile,
+        { out },
+      );
       t.equal(
         lines.filter((l) => l.startsWith('arg=')),
         ARGS.map((a) => `arg=[${a}]`),
@@ -67,7 +76,13 @@ export const cases: Case[] = [
         args,
       );
       const seen = lines.filter((l) => l.startsWith('env=')).map((l) => l.slice(4));
-      t.equal(ENV.filter((e) => !seen.includes(e)), [], 'every configured environment variable is set, with its value', env, { seen });
+      t.equal(
+        ENV.filter((e) => !seen.includes(e)),
+        [],
+        'every configured environment variable is set, with its value',
+        env,
+        { seen },
+      );
       const kv = parseKv(out);
       t.equal(kv.cwd, '/work dir', 'the working directory is cwd', cwd);
       t.equal(kv.tty, 'no', 'with terminal false, stdin and stdout are not a terminal', terminal);

@@ -15,7 +15,8 @@ const INHERITED = ['CAP_KILL', 'CAP_SYS_CHROOT'];
 export const cases: Case[] = [
   {
     name: 'process_capabilities',
-    description: 'a root process gets exactly the configured bounding, permitted, effective, inheritable and ambient sets',
+    description:
+      'a root process gets exactly the configured bounding, permitted, effective, inheritable and ambient sets',
     async run(t) {
       // For uid 0, execve makes permitted = inheritable | bounding and effective =
       // permitted, so the configured sets can be seen exactly only when they agree with it.

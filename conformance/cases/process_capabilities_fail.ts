@@ -51,11 +51,11 @@ export const cases: Case[] = [
   },
   {
     name: 'process_capabilities_fail/ungrantable',
-    description: 'a capability outside the runtime\'s bounding set is a warning: the container still runs',
+    description: "a capability outside the runtime's bounding set is a warning: the container still runs",
     async run(t) {
       const missing = CAPABILITIES.find((name, bit) => bit <= t.host.capLastCap && !hasCapability(t.host, bit));
-      if (!missing) return t.skip('every capability is in this host\'s bounding set: none is ungrantable');
-      await runWith(t, missing, 'is not in the runtime\'s bounding set');
+      if (!missing) return t.skip("every capability is in this host's bounding set: none is ungrantable");
+      await runWith(t, missing, "is not in the runtime's bounding set");
     },
   },
 ];

@@ -43,7 +43,7 @@ async function check(t: CaseContext, rlimits: { type: string; soft: number; hard
 export const cases: Case[] = [
   {
     name: 'process_rlimits',
-    description: 'each configured rlimit is the process\'s soft and hard limit (lowered below the runtime\'s own)',
+    description: "each configured rlimit is the process's soft and hard limit (lowered below the runtime's own)",
     async run(t) {
       const own = parseLimits(readFileSync('/proc/self/limits', 'utf8'));
       const below = (type: string, want: number) => {
@@ -60,14 +60,14 @@ export const cases: Case[] = [
   },
   {
     name: 'process_rlimits/raise_hard',
-    description: 'a hard limit above the runtime\'s own is set (this needs CAP_SYS_RESOURCE)',
+    description: "a hard limit above the runtime's own is set (this needs CAP_SYS_RESOURCE)",
     async run(t) {
       if (!hasCapability(t.host, capBit('CAP_SYS_RESOURCE'))) {
-        return t.skip('raising a hard limit needs CAP_SYS_RESOURCE, which is not in this host\'s bounding set');
+        return t.skip("raising a hard limit needs CAP_SYS_RESOURCE, which is not in this host's bounding set");
       }
       const own = parseLimits(readFileSync('/proc/self/limits', 'utf8')).get('RLIMIT_NOFILE');
       const current = Number(own?.hard);
-      if (!Number.isFinite(current)) return t.skip('the runtime\'s own RLIMIT_NOFILE hard limit is not a number');
+      if (!Number.isFinite(current)) return t.skip("the runtime's own RLIMIT_NOFILE hard limit is not a number");
       await check(t, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: current + 1024 }]);
     },
   },

@@ -2,7 +2,11 @@ import { failure, type Case } from '../lib/context.js';
 import { sleep } from '../lib/proc.js';
 import { req } from '../lib/spec.js';
 
-const noId = req('runtime.md', 'Start', 'This operation MUST generate an error if it is not provided the container ID.');
+const noId = req(
+  'runtime.md',
+  'Start',
+  'This operation MUST generate an error if it is not provided the container ID.',
+);
 const notCreated = req(
   'runtime.md',
   'Start',
@@ -29,10 +33,15 @@ export const cases: Case[] = [
       t.ok(!again.ok, 'start of a stopped container fails', notCreated, failure(again));
       await sleep(200);
       const s = await t.state(once.id);
-      t.ok(once.stdout() === 'ran\n' && s.state?.status === 'stopped', 'the stopped container is unchanged', notCreated, {
-        stdout: once.stdout(),
-        status: s.state?.status,
-      });
+      t.ok(
+        once.stdout() === 'ran\n' && s.state?.status === 'stopped',
+        'the stopped container is unchanged',
+        notCreated,
+        {
+          stdout: once.stdout(),
+          status: s.state?.status,
+        },
+      );
       await t.deleted(once.id);
 
       const running = await t.bundle((c, b) => b.shell('echo ran; exec sleep 60'));

@@ -4,8 +4,16 @@ import { failure, type Case } from '../lib/context.js';
 import { nsInode } from '../lib/host.js';
 import { req } from '../lib/spec.js';
 
-const noId = req('runtime.md', 'Query State', 'This operation MUST generate an error if it is not provided the ID of a container.');
-const missing = req('runtime.md', 'Query State', 'Attempting to query a container that does not exist MUST generate an error.');
+const noId = req(
+  'runtime.md',
+  'Query State',
+  'This operation MUST generate an error if it is not provided the ID of a container.',
+);
+const missing = req(
+  'runtime.md',
+  'Query State',
+  'Attempting to query a container that does not exist MUST generate an error.',
+);
 const pidIsProcess = req(
   'runtime.md',
   'State',
@@ -31,14 +39,21 @@ export const cases: Case[] = [
       const created = await t.state(b.id);
       checkState(t, 'state after create', created.state, { id: b.id, bundle: b.dir, status: ['created'], annotations });
       t.ok(
-        nsInode(pid, 'pid') !== nsInode('self', 'pid') && readlinkSync(`/proc/${pid}/ns/mnt`) !== nsInode('self', 'mnt'),
-        'the reported pid is a process in the container\'s new namespaces',
+        nsInode(pid, 'pid') !== nsInode('self', 'pid') &&
+          readlinkSync(`/proc/${pid}/ns/mnt`) !== nsInode('self', 'mnt'),
+        "the reported pid is a process in the container's new namespaces",
         pidIsProcess,
       );
 
       await t.started(b.id);
       const running = await t.waitFor(b.id, ['running']);
-      checkState(t, 'state while running', running.state, { id: b.id, bundle: b.dir, status: ['running'], pid, annotations });
+      checkState(t, 'state while running', running.state, {
+        id: b.id,
+        bundle: b.dir,
+        status: ['running'],
+        pid,
+        annotations,
+      });
 
       await t.kill(b.id, 'KILL');
       const stopped = await t.waitFor(b.id, ['stopped']);

@@ -57,7 +57,9 @@ function pathOk(kind: 'absolute' | 'relative', path: string | undefined, cgroups
 async function runArea(t: CaseContext, a: CgroupArea, kind: 'absolute' | 'relative'): Promise<void> {
   const missing = a.controllers.filter((c) => !t.host.controllers.has(t.host.cgroupLayout === 'v2' ? v2Name(c) : c));
   if (missing.length > 0) {
-    return t.skip(`the ${missing.join(', ')} cgroup controller is not available for containers on this ${t.host.cgroupLayout} host`);
+    return t.skip(
+      `the ${missing.join(', ')} cgroup controller is not available for containers on this ${t.host.cgroupLayout} host`,
+    );
   }
   const reason = a.skip?.(t.host);
   if (reason) return t.skip(reason);
@@ -85,11 +87,15 @@ async function runArea(t: CaseContext, a: CgroupArea, kind: 'absolute' | 'relati
     const dir = cgroupDir(t.host, pid, f.controller);
     const content = dir ? readCgroupFile(dir, f.file) : undefined;
     const ok = content !== undefined && (typeof f.want === 'string' ? content === f.want : f.want(content));
-    t.ok(ok, f.what, f.req, { file: dir ? `${dir}/${f.file}` : f.file, content, ...(typeof f.want === 'string' ? { expected: f.want } : {}) });
+    t.ok(ok, f.what, f.req, {
+      file: dir ? `${dir}/${f.file}` : f.file,
+      content,
+      ...(typeof f.want === 'string' ? { expected: f.want } : {}),
+    });
   }
   if (a.inside) {
     await t.started(b.id);
-    t.require(await t.printed(b, 'done'), 'the container\'s script ran', a.files(t.host)[0]?.req ?? relative, {
+    t.require(await t.printed(b, 'done'), "the container's script ran", a.files(t.host)[0]?.req ?? relative, {
       stdout: b.stdout(),
       stderr: b.stderr(),
     });
@@ -106,7 +112,12 @@ async function runArea(t: CaseContext, a: CgroupArea, kind: 'absolute' | 'relati
       b2.shell('exec sleep 60');
     });
     const pid2 = await t.created(again);
-    t.equal(cgroupPath(t.host, pid2, a.controllers[0]), placed, 'a second container with the same cgroupsPath is in the same cgroup', consistent);
+    t.equal(
+      cgroupPath(t.host, pid2, a.controllers[0]),
+      placed,
+      'a second container with the same cgroupsPath is in the same cgroup',
+      consistent,
+    );
     await t.kill(again.id, 'KILL');
     await t.stopped(again.id);
     await t.deleted(again.id);

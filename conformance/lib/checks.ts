@@ -15,9 +15,9 @@ const pidRequired = req(
 const bundleAbsolute = req(
   'runtime.md',
   'State',
-  '`bundle` (string, REQUIRED) is the absolute path to the container\'s bundle directory.',
+  "`bundle` (string, REQUIRED) is the absolute path to the container's bundle directory.",
 );
-const idProperty = req('runtime.md', 'State', '`id` (string, REQUIRED) is the container\'s ID.');
+const idProperty = req('runtime.md', 'State', "`id` (string, REQUIRED) is the container's ID.");
 const annotationsProperty = req(
   'runtime.md',
   'State',
@@ -39,21 +39,25 @@ export function checkState(
 ): void {
   if (!t.ok(s !== undefined && typeof s === 'object', `${where}: is a JSON object`, stateSchema)) return;
   const st = s as State;
-  t.ok(
-    typeof st.ociVersion === 'string' && st.ociVersion.length > 0,
-    `${where}: ociVersion is a string`,
-    stateSchema,
-    { ociVersion: st.ociVersion },
-  );
-  t.equal(st.id, want.id, `${where}: id is the container's id`, idProperty);
-  t.ok(STATUSES.includes(st.status) && want.status.includes(st.status), `${where}: status is ${want.status.join(' or ')}`, stateSchema, {
-    status: st.status,
+  t.ok(typeof st.ociVersion === 'string' && st.ociVersion.length > 0, `${where}: ociVersion is a string`, stateSchema, {
+    ociVersion: st.ociVersion,
   });
+  t.equal(st.id, want.id, `${where}: id is the container's id`, idProperty);
+  t.ok(
+    STATUSES.includes(st.status) && want.status.includes(st.status),
+    `${where}: status is ${want.status.join(' or ')}`,
+    stateSchema,
+    {
+      status: st.status,
+    },
+  );
   t.equal(st.bundle, want.bundle, `${where}: bundle is the bundle's absolute path`, bundleAbsolute);
   if (want.pid !== undefined) {
     t.equal(st.pid, want.pid, `${where}: pid is the container process`, pidRequired);
   } else if (st.status === 'created' || st.status === 'running') {
-    t.ok(Number.isInteger(st.pid) && (st.pid ?? 0) > 0, `${where}: pid is set while ${st.status}`, pidRequired, { pid: st.pid });
+    t.ok(Number.isInteger(st.pid) && (st.pid ?? 0) > 0, `${where}: pid is set while ${st.status}`, pidRequired, {
+      pid: st.pid,
+    });
   }
   if (want.annotations !== undefined) {
     t.equal(st.annotations, want.annotations, `${where}: annotations are the configured ones`, annotationsProperty);

@@ -357,7 +357,9 @@ export class CaseContext {
     }
     for (const pid of this.helpers) killGroup(pid);
     for (const target of this.mounts.reverse()) await unmount(target, this.dir);
-    for (const m of readMountInfo().filter((x) => x.mountPoint.startsWith(`${this.dir}/`)).reverse()) {
+    for (const m of readMountInfo()
+      .filter((x) => x.mountPoint.startsWith(`${this.dir}/`))
+      .reverse()) {
       notes.push(`unmounted leftover ${m.mountPoint}`);
       await unmount(m.mountPoint, this.suite.runDir);
     }
@@ -384,7 +386,7 @@ const stoppedReq: Requirement = {
 
 /** Diagnostics of a failed command, for the TAP report. */
 export function failure(r: CommandResult): Record<string, unknown> {
-  const d: Record<string, unknown> = { command: r.command, exit: r.timedOut ? 'timed out' : r.code ?? r.signal };
+  const d: Record<string, unknown> = { command: r.command, exit: r.timedOut ? 'timed out' : (r.code ?? r.signal) };
   if (r.stderr.trim()) d.stderr = r.stderr.trim().slice(0, 600);
   if (r.stdout.trim()) d.stdout = r.stdout.trim().slice(0, 600);
   return d;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hierarchyDirs } from './cgroups.js';
 import { failure, type Case } from './context.js';
-import { containerHook, hookLog, hostHook, loggingProgram, type HookKind } from './hooks.js';
+import { containerHook, hookLog, hostHook, logged, loggingProgram, type HookKind } from './hooks.js';
 import { common, req, type Requirement } from './spec.js';
 
 const lifecycleStep: Record<Exclude<HookKind, 'poststop'>, Requirement> = {
@@ -64,19 +64,22 @@ export function failingHookCase(name: string, kind: Exclude<HookKind, 'poststop'
     async run(t) {
       const b = await t.bundle((c, b) => {
         b.bindOut().shell(loggingProgram('exec sleep 60'));
-        const failing = kind === 'startContainer' ? containerHook(b, kind, { exit: 1 }) : hostHook(b, kind, { exit: 1 });
+        const failing =
+          kind === 'startContainer' ? containerHook(b, kind, { exit: 1 }) : hostHook(b, kind, { exit: 1 });
         c.hooks = { [kind]: [failing], poststop: [hostHook(b, 'poststop')] };
       });
       const step = lifecycleStep[kind];
       const created = await t.create(b);
       let failed = created;
       if (duringStart) {
-        t.ok(!hookLog(b).includes(kind), `the ${kind} hook does not run during create`, runsAt[kind], { log: hookLog(b) });
+        t.ok(!hookLog(b).includes(kind), `the ${kind} hook does not run during create`, runsAt[kind], {
+          log: hookLog(b),
+        });
         t.require(created.ok, 'create succeeds', common.create, failure(created));
         failed = await t.start(b.id);
       }
       t.ok(!failed.ok, `${duringStart ? 'start' : 'create'} fails when a ${kind} hook fails`, step, failure(failed));
-      t.ok(hookLog(b).includes(kind), `the ${kind} hook ran`, step, { log: hookLog(b) });
+      t.ok(await logged(t, b, kind, 5000), `the ${kind} hook ran`, step, { log: hookLog(b) });
       if (kind !== 'poststart') {
         t.ok(!hookLog(b).includes('program'), 'the user-specified program never ran', step, { log: hookLog(b) });
       }
@@ -88,7 +91,7 @@ export function failingHookCase(name: string, kind: Exclude<HookKind, 'poststop'
       }
       t.ok(hookLog(b).includes('poststop'), 'the poststop hook was invoked', poststopInvoked, { log: hookLog(b) });
       const cgroups = hierarchyDirs(t.host, b.linux.cgroupsPath ?? '').filter((d) => existsSync(d));
-      t.equal(cgroups, [], 'the container\'s cgroups are removed', destroyed);
+      t.equal(cgroups, [], "the container's cgroups are removed", destroyed);
     },
   };
 }

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hook } from './config.js';
-import type { Bundle } from './context.js';
+import { CaseAborted, type Bundle, type CaseContext } from './context.js';
+import { sleep } from './proc.js';
 import type { State } from './runtime.js';
 
 /** A file only the bundle's rootfs has: a process that sees it has its root there. */
@@ -73,9 +74,13 @@ export function containerHook(b: Bundle, name: string, opts: HookOptions = {}): 
   prepare(b);
   const dir = join(b.rootfs, 'conformance-hooks');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${name}.sh`), `#!/bin/sh\n${body('/out', name, opts.exit ?? 0, opts.sleep ?? 0, opts.extra ?? '')}\n`, {
-    mode: 0o755,
-  });
+  writeFileSync(
+    join(dir, `${name}.sh`),
+    `#!/bin/sh\n${body('/out', name, opts.exit ?? 0, opts.sleep ?? 0, opts.extra ?? '')}\n`,
+    {
+      mode: 0o755,
+    },
+  );
   const path = `/conformance-hooks/${name}.sh`;
   return { path, args: [path, ...HOOK_ARGS], env: HOOK_ENV, ...(opts.timeout ? { timeout: opts.timeout } : {}) };
 }
@@ -124,6 +129,20 @@ export function readHook(b: Bundle, name: string): HookRecord {
     args: (read('args') ?? '').split('\n').filter((l, i, all) => i < all.length - 1 || l !== ''),
     env: (read('env') ?? '').split('\n').filter(Boolean),
   };
+}
+
+/**
+ * Waits until hooks.log has `line`: startContainer hooks and the program may still be on
+ * their way when start returns. Returns whether it came in time.
+ */
+export async function logged(t: CaseContext, b: Bundle, line: string, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!hookLog(b).includes(line)) {
+    if (t.aborted) throw new CaseAborted('case timed out');
+    if (Date.now() > deadline) return false;
+    await sleep(25);
+  }
+  return true;
 }
 
 export function hookLog(b: Bundle): string[] {

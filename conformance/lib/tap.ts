@@ -24,7 +24,13 @@ export class Tap {
   }
 
   /** Prints one case: its assertions, then its own test point. */
-  point(name: string, status: 'pass' | 'fail' | 'skip', assertions: Assertion[], notes: string[], directive?: string): void {
+  point(
+    name: string,
+    status: 'pass' | 'fail' | 'skip',
+    assertions: Assertion[],
+    notes: string[],
+    directive?: string,
+  ): void {
     this.n++;
     if (status !== 'skip' && assertions.length > 0) {
       this.line(`# Subtest: ${name}`);

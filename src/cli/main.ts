@@ -42,7 +42,7 @@ function versionText(): string {
   } catch {
     // leave unknown
   }
-  return `runts version ${VERSION}\nspec: ${SPEC_VERSION}\nkoffi: ${koffiVersion}\nnode: ${process.versions.node}\n`;
+  return `runts version ${VERSION}\nspec: ${SPEC_VERSION}\nkoffi: ${koffiVersion}\nnode: ${process.versions.node}`;
 }
 
 export function buildProgram(): Command {
@@ -55,7 +55,7 @@ export function buildProgram(): Command {
     .option('--debug', 'enable debug logging', false)
     .option('--systemd-cgroup', 'use systemd to manage cgroups (cgroupsPath is slice:prefix:name)', false)
     .option('--rootless <value>', 'ignore cgroup permission errors (true, false or auto)', 'auto')
-    .option('-v, --version', 'print the version')
+    .version(versionText(), '-v, --version', 'print the version')
     .configureOutput({ writeOut: writeStdout, writeErr: writeStderr })
     .exitOverride()
     .showHelpAfterError(false)
@@ -225,10 +225,6 @@ function collect(value: string, previous: string[]): string[] {
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v')) {
-    writeStdout(versionText());
-    return 0;
-  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
