@@ -182,6 +182,7 @@ async function runSuite(cases: Case[], runtimePath: string, opts: RunOptions): P
       if (interrupted) break;
       const t = new CaseContext(suite, c.name, i + 1);
       current = t;
+      const began = Date.now();
       const { status, reason } = await runCase(c, t);
       const notes = await withTimeout(t.cleanup(), CLEANUP_TIMEOUT_MS, ['cleanup timed out']);
       current = undefined;
@@ -190,7 +191,8 @@ async function runSuite(cases: Case[], runtimePath: string, opts: RunOptions): P
       const known = expected?.cases[c.name] === 'fail' && status === 'fail';
       const directive =
         status === 'skip' ? `SKIP ${reason}` : known ? `TODO known failure, recorded in ${opts.expected}` : undefined;
-      tap.point(c.name, status, t.assertions, status === 'skip' ? notes.slice(1) : notes, directive);
+      const seconds = (Date.now() - began) / 1000;
+      tap.point(c.name, status, t.assertions, status === 'skip' ? notes.slice(1) : notes, directive, seconds);
     }
     tap.plan();
   } finally {

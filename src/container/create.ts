@@ -7,6 +7,8 @@ import { libc } from '../sys/libc.js';
 import { hasNamespace } from '../linux/namespaces.js';
 import { rootfsPath } from '../linux/mounts.js';
 import { spawnInit } from '../linux/init/spawn.js';
+import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
+import { checkLsm } from '../linux/process-attributes.js';
 import { procStat } from './proc.js';
 import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -37,6 +39,11 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   if (!hasNamespace(ns, 'mount')) {
     throw new RuntsError('a mount namespace is required: runts will not change the host\'s mounts', { configPath: 'linux.namespaces' });
   }
+  checkLsm(spec.process);
+  const capabilities = planCapabilities(spec.process.capabilities, hostBounding());
+  for (const name of capabilities.unavailable) {
+    log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);
+  }
   ensureRoot(root);
   const dir = containerDir(root, id);
   try {
@@ -53,7 +60,10 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       // The init may have switched to an unprivileged user before it opens the fifo.
       chmodSync(fifo, 0o622);
       const rootfs = rootfsPath(spec, bundle);
-      const pid = spawnInit({ spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds) });
+      const pid = spawnInit({
+        spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds),
+        capabilities, lastCap: lastCap(),
+      });
       const stat = procStat(pid);
       const state: ContainerState = {
         ociVersion: spec.ociVersion,

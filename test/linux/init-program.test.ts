@@ -1,6 +1,7 @@
 import t from 'tap';
 import { buildInit, execCandidates } from '../../src/linux/init/build.js';
 import { planNamespaces } from '../../src/linux/namespaces.js';
+import { planCapabilities } from '../../src/linux/capabilities.js';
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from '../../src/sys/constants.js';
 import type { Spec } from '../../src/spec/types/config.js';
 
@@ -25,7 +26,8 @@ function spec(edit: (s: Spec) => void = () => {}): Spec {
 function listing(s: Spec, extra: Partial<Parameters<typeof buildInit>[0]> = {}): string[] {
   const built = buildInit({
     spec: s, bundle: '/b', rootfs: '/r', namespaces: planNamespaces(s.linux?.namespaces), joinFds: [],
-    socketFd: 5, stateDirFd: 6, scratchFd: 99, noPivot: false, extraFds: 0, ...extra,
+    socketFd: 5, stateDirFd: 6, scratchFd: 99, noPivot: false, extraFds: 0,
+    capabilities: planCapabilities(s.process?.capabilities, (1n << 41n) - 1n), lastCap: 40, ...extra,
   });
   return built.emitter.p.describe();
 }

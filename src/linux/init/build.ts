@@ -8,6 +8,9 @@ import { NAMESPACES } from '../namespaces.js';
 import { emitResetSignals } from '../signals.js';
 import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../mounts.js';
 import { emitDevices } from '../devices.js';
+import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityPlan } from '../capabilities.js';
+import { emitRlimits } from '../rlimits.js';
+import { emitEarlyAttributes, emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../process-attributes.js';
 import {
   AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE, X_OK,
 } from '../../sys/constants.js';
@@ -41,6 +44,9 @@ export interface InitOptions {
   noPivot: boolean;
   /** Fds after stdio the process keeps: LISTEN_FDS plus --preserve-fds. */
   extraFds: number;
+  capabilities: CapabilityPlan;
+  /** The highest capability number this kernel knows. */
+  lastCap: number;
 }
 
 export interface InitProgram {
@@ -76,6 +82,7 @@ export function buildInit(o: InitOptions): InitProgram {
   emitResetSignals(e);
   emitCloseInherited(e, 3 + o.extraFds, [sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd)]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
+  emitEarlyAttributes(e, process);
   const joinUser = o.joinFds.find((j) => j.type === 'user');
   if (joinUser) {
     p.sys('setns', [joinUser.fd, CLONE_NEWUSER], { what: 'join user namespace', configPath: joinUser.configPath });
@@ -127,7 +134,12 @@ export function buildInit(o: InitOptions): InitProgram {
     p.sys('setdomainname', [e.str(spec.domainname), Buffer.byteLength(spec.domainname)], { what: 'set domainname', configPath: 'domainname' });
   }
   p.sys('chdir', [e.str(cwd)], { what: `change to working directory ${cwd}`, configPath: 'process.cwd' });
+  emitRlimits(e, process.rlimits);
+  emitPrivilegedAttributes(e, process);
+  emitPersonality(e, spec);
+  emitCapabilitiesBeforeUser(e, o.capabilities, o.lastCap);
   emitUser(e, spec, Boolean(joinUser) || o.namespaces.newUser);
+  emitCapabilitiesAfterUser(e, o.capabilities);
   p.sys('umask', [process.user?.umask ?? 0o022], { what: 'set umask', configPath: 'process.user.umask' });
 
   // Find the executable now, so that create fails when it is missing, as runc's does.
@@ -161,6 +173,7 @@ export function buildInit(o: InitOptions): InitProgram {
     p.sys('fcntl', [fd, F_SETFD, 0], { what: `pass fd ${fd}` }, { tolerate: [ANY_ERRNO] });
   }
   p.sys('close_range', [keep, 0xffffffff, CLOSE_RANGE_CLOEXEC], { what: 'mark other fds close-on-exec' });
+  emitFinalAttributes(e, process);
   const argv = p.pointerArray(process.args!.map((a) => e.str(a)));
   const envp = p.pointerArray((process.env ?? []).map((v) => e.str(v)));
   p.sys('execve', [exe, argv, envp], { what: `exec ${process.args![0]}`, configPath: 'process.args' });

@@ -17,6 +17,8 @@ import * as log from '../../log.js';
  * namespace) and returns once the container init waits for `start`.
  */
 
+import type { CapabilityPlan } from '../capabilities.js';
+
 export interface SpawnOptions {
   spec: Spec;
   bundle: string;
@@ -25,6 +27,8 @@ export interface SpawnOptions {
   noPivot: boolean;
   /** LISTEN_FDS plus --preserve-fds: fds after stdio passed to the process. */
   extraFds: number;
+  capabilities: CapabilityPlan;
+  lastCap: number;
 }
 
 /** A free fd number well above the ones this process holds, for mount targets. */
@@ -73,6 +77,7 @@ export function spawnInit(o: SpawnOptions): number {
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratchFd(), noPivot: o.noPivot, extraFds: o.extraFds,
+      capabilities: o.capabilities, lastCap: o.lastCap,
     });
     const program = built.emitter.p.link(sys.address);
     log.debug(`init program: ${program.code.length} instructions, ${program.arena.length} bytes`);
