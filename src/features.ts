@@ -1,5 +1,6 @@
 import type { Features } from './spec/types/features.js';
 import { MOUNT_OPTIONS } from './linux/mount-options.js';
+import { seccompFeatures } from './linux/seccomp.js';
 import { CAPABILITIES, NAMESPACE_FILES } from './spec/linux-names.js';
 import { VERSION, SPEC_VERSION } from './version.js';
 
@@ -13,7 +14,7 @@ const IMPLEMENTED = {
   cgroupSystemd: false,
   cgroupSystemdUser: false,
   cgroupRdma: false,
-  seccomp: false,
+  seccomp: true,
   apparmor: false,
   selinux: false,
   intelRdt: false,
@@ -42,7 +43,7 @@ export function featuresDocument(): Features {
         systemdUser: IMPLEMENTED.cgroupSystemdUser,
         rdma: IMPLEMENTED.cgroupRdma,
       },
-      seccomp: { enabled: IMPLEMENTED.seccomp },
+      seccomp: IMPLEMENTED.seccomp ? seccompFeatures() : { enabled: false },
       apparmor: { enabled: IMPLEMENTED.apparmor },
       selinux: { enabled: IMPLEMENTED.selinux },
       intelRdt: { enabled: IMPLEMENTED.intelRdt },

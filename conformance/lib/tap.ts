@@ -29,7 +29,8 @@ export class Tap {
     status: 'pass' | 'fail' | 'skip',
     assertions: Assertion[],
     notes: string[],
-    directive?: string,
+    directive: string | undefined,
+    seconds: number,
   ): void {
     this.n++;
     if (status !== 'skip' && assertions.length > 0) {
@@ -42,7 +43,9 @@ export class Tap {
     }
     const mark = status === 'fail' ? 'not ok' : 'ok';
     this.line(`${mark} ${this.n} - ${escape(name)}${directive ? ` # ${directive}` : ''}`);
-    if (notes.length > 0) yaml('  ', { notes }, (l) => this.line(l));
+    const fields: Record<string, unknown> = { seconds: Number(seconds.toFixed(2)) };
+    if (notes.length > 0) fields.notes = notes;
+    if (status !== 'skip') yaml('  ', fields, (l) => this.line(l));
   }
 
   plan(): void {

@@ -61,7 +61,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       chmodSync(fifo, 0o622);
       const rootfs = rootfsPath(spec, bundle);
       const pid = spawnInit({
-        spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds),
+        id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds),
         capabilities, lastCap: lastCap(),
       });
       const stat = procStat(pid);

@@ -1,10 +1,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError } from '../errors.js';
-import { containerDir, readState, statusOf, type ContainerState } from './state.js';
+import { containerDir, hookState, readState, statusOf, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { signalAll } from './kill.js';
+import { runHooks } from '../linux/hooks.js';
 
 const SIGKILL = 9;
 
@@ -39,5 +40,6 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
       if (!awaitExit(state, 10_000)) throw new RuntsError(`container ${id} did not exit after SIGKILL`);
     }
     rmSync(dir, { recursive: true, force: true });
+    runHooks(state.config, 'poststop', { ...hookState(state), status: 'stopped' }, true);
   });
 }

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import { O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLIN } from '../sys/constants.js';
-import { FIFO, containerDir, readState, statusOf } from './state.js';
+import { FIFO, containerDir, hookState, readState, statusOf } from './state.js';
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
+import { runHooks } from '../linux/hooks.js';
 
 /**
  * start: lets the waiting init go on to exec the user's process. Opening exec.fifo
@@ -36,5 +37,6 @@ export function startContainer(root: string, id: string): void {
       closeSync(fd);
     }
     unlinkSync(fifo);
+    runHooks(state.config, 'poststart', { ...hookState(state), status: 'running' }, true);
   });
 }

@@ -71,6 +71,17 @@ export function statusOf(root: string, state: ContainerState): Status {
   return existsSync(join(containerDir(root, state.id), FIFO)) ? 'created' : 'running';
 }
 
+/** The state as hooks get it on stdin (runtime.md "State"). */
+export function hookState(state: ContainerState) {
+  return {
+    ociVersion: state.ociVersion,
+    id: state.id,
+    pid: state.pid,
+    bundle: state.bundle,
+    ...(state.annotations ? { annotations: state.annotations } : {}),
+  };
+}
+
 /** The state document of runtime.md, with the extra fields runc shows. */
 export function publicState(root: string, state: ContainerState) {
   const status = statusOf(root, state);

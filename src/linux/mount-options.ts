@@ -30,6 +30,7 @@ import {
   MOUNT_ATTR_STRICTATIME,
   MOUNT_ATTR_NODIRATIME,
   MOUNT_ATTR_NOSYMFOLLOW,
+  MOUNT_ATTR_SIZE_VER0,
 } from '../sys/constants.js';
 
 /** The options of one entry of config.json's mounts, sorted by the call that applies them. */
@@ -197,4 +198,44 @@ export function parseMountOptions(options: readonly string[] | undefined): Mount
   }
   result.data = data.join(',');
   return result;
+}
+
+/** The per-mount MS_* flags that have a mount_setattr(2) attribute, atime aside. */
+const PER_MOUNT: [number, number][] = [
+  [MS_RDONLY, MOUNT_ATTR_RDONLY],
+  [MS_NOSUID, MOUNT_ATTR_NOSUID],
+  [MS_NODEV, MOUNT_ATTR_NODEV],
+  [MS_NOEXEC, MOUNT_ATTR_NOEXEC],
+  [MS_NODIRATIME, MOUNT_ATTR_NODIRATIME],
+  [MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW],
+];
+
+/**
+ * The mount_setattr(2) form of the per-mount options: what to set and what to clear, so
+ * that every attribute the options do not name keeps its value. An atime option chooses
+ * the mode with the precedence mount(2) gives it (strictatime, then noatime).
+ */
+export function perMountAttributes(o: Pick<MountOptions, 'flags' | 'clearFlags'>): { set: number; clear: number } {
+  let set = 0;
+  let clear = 0;
+  for (const [flag, attr] of PER_MOUNT) {
+    if (o.flags & flag) set |= attr;
+    else if (o.clearFlags & flag) clear |= attr;
+  }
+  if (o.flags & (MS_STRICTATIME | MS_NOATIME | MS_RELATIME)) {
+    clear |= MOUNT_ATTR__ATIME;
+    if (o.flags & MS_STRICTATIME) set |= MOUNT_ATTR_STRICTATIME;
+    else if (o.flags & MS_NOATIME) set |= MOUNT_ATTR_NOATIME;
+    else set |= MOUNT_ATTR_RELATIME;
+  }
+  return { set, clear };
+}
+
+/** A struct mount_attr: attr_set, attr_clr, propagation, userns_fd. */
+export function mountAttr(set: number, clear: number, propagation = 0): Buffer {
+  const b = Buffer.alloc(MOUNT_ATTR_SIZE_VER0);
+  b.writeBigUInt64LE(BigInt(set), 0);
+  b.writeBigUInt64LE(BigInt(clear), 8);
+  b.writeBigUInt64LE(BigInt(propagation), 16);
+  return b;
 }

@@ -1,12 +1,16 @@
-import { statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, posix, resolve } from 'node:path';
 import type { Mount, Spec } from '../spec/types/config.js';
-import { parseMountOptions } from './mount-options.js';
+import { RuntsError } from '../errors.js';
+import { mountAttr, parseMountOptions, perMountAttributes, type MountOptions } from './mount-options.js';
+import { hasNamespace } from './namespaces.js';
 import type { Emitter } from './init/emit.js';
 import {
-  AT_FDCWD, MNT_DETACH, MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SLAVE, MS_SHARED,
-  MS_UNBINDABLE, MS_MOVE, O_CLOEXEC, O_DIRECTORY, O_PATH,
+  AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MS_BIND, MS_MOVE,
+  MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
+  O_CLOEXEC, O_DIRECTORY, O_PATH,
 } from '../sys/constants.js';
+import { EEXIST, EINVAL, EPERM } from '../sys/errno.js';
 
 /**
  * The container's mount namespace: the rootfs bind-mounted onto itself, the config's
@@ -19,9 +23,35 @@ const PROPAGATION: Record<string, number> = {
   runbindable: MS_UNBINDABLE | MS_REC,
 };
 
+/** Slave by default, like runc: host mount events reach the container, none go back. */
+const DEFAULT_ROOT_PROPAGATION = MS_SLAVE | MS_REC;
+
+/** What runc gives the tmpfs and hierarchies of a cgroup v1 mount. */
+const CGROUP_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
 export function rootfsPath(spec: Spec, bundle: string): string {
   return isAbsolute(spec.root.path) ? spec.root.path : resolve(bundle, spec.root.path);
 }
+
+/**
+ * linux.mountLabel is an SELinux context for the container's mounts: on a host without
+ * SELinux the kernel cannot apply it, which create reports rather than ignoring it.
+ */
+export function checkMountLabel(spec: Spec): void {
+  if (spec.linux?.mountLabel && !existsSync('/sys/fs/selinux/enforce')) {
+    throw new RuntsError('selinux is not enabled on this host: a mount label cannot be applied', { configPath: 'linux.mountLabel' });
+  }
+}
+
+/** mount(2) data with the SELinux context of linux.mountLabel added, as runc formats it. */
+export function labelData(data: string, label: string | undefined): string {
+  if (!label) return data;
+  const context = `context=${JSON.stringify(label)}`;
+  return data ? `${data},${context}` : context;
+}
+
+/** Filesystems that take no context= option: their files carry fixed labels. */
+const UNLABELED = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'mqueue']);
 
 /** Whether a bind mount's source is a file (the destination must then be a file too). */
 function bindSourceIsFile(source: string): boolean {
@@ -37,53 +67,257 @@ function bindSource(m: Mount, bundle: string): string {
   return isAbsolute(source) ? source : resolve(bundle, source);
 }
 
+function rootPropagation(spec: Spec): number {
+  const propagation = spec.linux?.rootfsPropagation;
+  return propagation ? PROPAGATION[propagation] ?? DEFAULT_ROOT_PROPAGATION : DEFAULT_ROOT_PROPAGATION;
+}
+
+/** The directories from `path` up to / , `path` first. */
+function selfAndParents(path: string): string[] {
+  const dirs = [posix.normalize(path)];
+  while (dirs[dirs.length - 1] !== '/') dirs.push(posix.dirname(dirs[dirs.length - 1]));
+  return dirs;
+}
+
 /** Makes the host's mounts invisible to the container's and opens the rootfs as `root`. */
 export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
-  const propagation = spec.linux?.rootfsPropagation;
-  // Slave by default, like runc: host mount events reach the container, none go back.
-  const rootFlags = propagation ? PROPAGATION[propagation] ?? MS_SLAVE | MS_REC : MS_SLAVE | MS_REC;
-  const step = { what: 'set the propagation of /', configPath: propagation ? 'linux.rootfsPropagation' : undefined };
-  e.mount(null, e.str('/'), null, rootFlags, null, step);
+  checkMountLabel(spec);
+  const p = e.p;
+  const rootFlags = rootPropagation(spec);
+  const configPath = spec.linux?.rootfsPropagation ? 'linux.rootfsPropagation' : undefined;
+  e.mount(null, e.str('/'), null, rootFlags, null, { what: 'set the propagation of /', configPath });
+
+  // The mount the rootfs lies on must not be shared: the bind mount below would
+  // propagate to the host's peers of it, and pivot_root refuses a shared parent. It stays
+  // a slave when / was made one, so host mount events still reach the rootfs. The first
+  // directory from the rootfs up where mount(2) does not answer EINVAL is that mount.
+  const parentFlags = rootFlags & MS_SLAVE ? MS_SLAVE : MS_PRIVATE;
+  const parentStep = { what: `make the mount of rootfs ${rootfs} ${parentFlags === MS_SLAVE ? 'a slave' : 'private'}`, configPath: 'root.path' };
+  const result = p.reg('parentmount');
+  const found = p.label('rootfs parent mount');
+  for (const dir of selfAndParents(rootfs).slice(0, -1)) {
+    e.mount(null, e.str(dir), null, parentFlags, null, parentStep, { tolerate: [EINVAL], save: result });
+    p.jumpIfZero(result, found);
+  }
+  e.mount(null, e.str('/'), null, parentFlags, null, parentStep);
+  p.place(found);
+
   const bind = { what: `bind mount rootfs ${rootfs} onto itself`, configPath: 'root.path' };
   e.mount(e.str(rootfs), e.str(rootfs), null, MS_BIND | MS_REC, null, bind);
-  e.p.sys('openat', [AT_FDCWD, e.str(rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC], { what: `open rootfs ${rootfs}`, configPath: 'root.path' }, { save: e.root });
+  p.sys('openat', [AT_FDCWD, e.str(rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC], { what: `open rootfs ${rootfs}`, configPath: 'root.path' }, { save: e.root });
 }
 
 /** The config's mounts, in order. */
 export function emitMounts(e: Emitter, spec: Spec, bundle: string): void {
-  (spec.mounts ?? []).forEach((m, i) => emitMount(e, m, i, bundle));
+  const label = spec.linux?.mountLabel;
+  let cgroups: CgroupLayout | undefined;
+  (spec.mounts ?? []).forEach((m, i) => {
+    if (m.type === 'cgroup') {
+      cgroups ??= hostCgroupLayout();
+      emitCgroupMount(e, m, i, bundle, cgroups, hasNamespace(spec.linux?.namespaces, 'cgroup'), label);
+    } else {
+      emitMount(e, m, i, bundle, label);
+    }
+  });
 }
 
-function emitMount(e: Emitter, m: Mount, i: number, bundle: string): void {
+function isBindMount(m: Mount, o: MountOptions): boolean {
+  return (o.flags & MS_BIND) !== 0 || m.type === 'bind';
+}
+
+/** Whether /dev is mounted read-only: it is then made read-only after its devices are made. */
+function devReadonly(m: Mount, o: MountOptions): boolean {
+  return posix.normalize(m.destination) === '/dev' && (o.flags & MS_RDONLY) !== 0 && !isBindMount(m, o);
+}
+
+function emitMount(e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined): void {
   const configPath = `mounts[${i}]`;
   const o = parseMountOptions(m.options);
-  const isBind = (o.flags & MS_BIND) !== 0 || m.type === 'bind';
+  if (o.idmap !== 'none' || m.uidMappings || m.gidMappings) {
+    throw new RuntsError('id-mapped mounts are not supported', { configPath });
+  }
+  const isBind = isBindMount(m, o);
   const dest = m.destination;
   const step = { what: `mount ${m.type ?? 'bind'} ${m.source ?? ''} on ${dest}`, configPath };
   const source = isBind ? bindSource(m, bundle) : m.source ?? m.type ?? 'none';
-  const asFile = isBind && bindSourceIsFile(source);
-  e.mkdirAll(dest, { what: `create mount point ${dest}`, configPath }, 0o755, asFile);
-  e.openInRoot(dest, 0, e.tmp, { what: `open mount point ${dest}`, configPath });
-  e.toScratch(e.tmp, step);
-  let flags = o.flags;
-  if (isBind) flags |= MS_BIND;
-  const fstype = isBind ? null : m.type ?? null;
-  // A bind mount ignores every flag but MS_REC at first: read-only and the others
-  // need a remount of the new mount.
-  e.mount(e.str(source), e.scratchPath, fstype, isBind ? flags & (MS_BIND | MS_REC) : flags, isBind ? null : o.data, step);
-  if (isBind && flags & ~(MS_BIND | MS_REC)) {
-    e.mount(null, e.scratchPath, null, (flags & ~MS_REC) | MS_REMOUNT, null, { what: `remount ${dest} with its options`, configPath });
+  // "bind" with "remount" changes the options of the mount already at the destination.
+  if (!(isBind && o.flags & MS_REMOUNT)) {
+    const asFile = isBind && bindSourceIsFile(source);
+    e.mkdirAll(dest, { what: `create mount point ${dest}`, configPath }, 0o755, asFile);
+    e.openInRoot(dest, 0, e.tmp, { what: `open mount point ${dest}`, configPath });
+    e.toScratch(e.tmp, step);
+    if (isBind) {
+      // A bind mount ignores every flag but MS_REC: the others take a remount below.
+      e.mount(e.str(source), e.scratchPath, null, o.flags & (MS_BIND | MS_REC) | MS_BIND, null, step);
+    } else {
+      const flags = devReadonly(m, o) ? o.flags & ~MS_RDONLY : o.flags;
+      const data = m.type && UNLABELED.has(m.type) ? o.data : labelData(o.data, label);
+      e.mount(e.str(source), e.scratchPath, m.type ?? null, flags, data, step);
+    }
+    e.closeScratch(step);
   }
-  for (const p of o.propagation) {
-    e.mount(null, e.scratchPath, null, p, null, { what: `set propagation of ${dest}`, configPath });
+  const remount = isBind && ((o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) !== 0 || o.clearFlags !== 0);
+  emitMountAttributes(e, dest, configPath, o, remount);
+}
+
+/**
+ * What is set on a mount once it is in place: a bind mount's own options, propagation,
+ * and the recursive options. The destination is opened again, to reach the new mount
+ * rather than the directory under it.
+ */
+function emitMountAttributes(e: Emitter, dest: string, configPath: string, o: MountOptions, remount: boolean): void {
+  const recursive = o.recursiveSet !== 0 || o.recursiveClear !== 0;
+  if (!remount && !recursive && o.propagation.length === 0) return;
+  const p = e.p;
+  const step = { what: `set the options of ${dest}`, configPath };
+  e.openInRoot(dest, 0, e.tmp, { what: `open mount ${dest}`, configPath });
+  e.toScratch(e.tmp, step);
+  if (remount) {
+    // As runc does: the options given, and no others (mount(8)'s "--bind -o"). A user
+    // namespace may not clear flags locked by the host (nosuid, nodev, noexec, ro,
+    // atime); there mount_setattr(2) changes only what the options name, and fails only
+    // if they clear a locked flag.
+    const result = p.reg('remount');
+    const done = p.label(`options of ${dest} set`);
+    const flags = (o.flags & ~(MS_REC | MS_REMOUNT)) | MS_BIND | MS_REMOUNT;
+    e.mount(null, e.scratchPath, null, flags, null, { what: `remount ${dest} with its options`, configPath }, { tolerate: [EPERM], save: result });
+    p.jumpIfZero(result, done);
+    const { set, clear } = perMountAttributes(o);
+    p.sys('mount_setattr', [e.scratchFd, e.str(''), AT_EMPTY_PATH, p.bytes(mountAttr(set, clear)), MOUNT_ATTR_SIZE_VER0],
+      { what: `set the options of ${dest} keeping those locked by the host`, configPath });
+    p.place(done);
+  }
+  for (const flag of o.propagation) {
+    e.mount(null, e.scratchPath, null, flag, null, { what: `set propagation of ${dest}`, configPath });
+  }
+  if (recursive) {
+    p.sys('mount_setattr', [e.scratchFd, e.str(''), AT_EMPTY_PATH | AT_RECURSIVE, p.bytes(mountAttr(o.recursiveSet, o.recursiveClear)), MOUNT_ATTR_SIZE_VER0],
+      { what: `set the recursive options of ${dest}`, configPath });
   }
   e.closeScratch(step);
+}
+
+/** One cgroup hierarchy of the host, as a container mounts it. */
+export interface CgroupHierarchy {
+  /** The directory under the cgroup mount: "cpu,cpuacct", "systemd", "unified". */
+  name: string;
+  fstype: 'cgroup' | 'cgroup2';
+  /** The options that select the hierarchy: its controllers, or name=. */
+  data: string;
+}
+
+export interface CgroupLayout {
+  /** cgroup2 is mounted at /sys/fs/cgroup. */
+  v2: boolean;
+  /** The v1 hierarchies under /sys/fs/cgroup (with cgroup2 as "unified" on a hybrid host). */
+  hierarchies: CgroupHierarchy[];
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** mountinfo escapes space, tab, newline and backslash as octal. */
+function unescapeMountinfo(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/**
+ * The host's cgroup layout from a mountinfo text and the v1 controller names
+ * (/proc/cgroups): which hierarchies a cgroup mount of a container shows.
+ */
+export function cgroupLayout(mountinfo: string, controllers: readonly string[]): CgroupLayout {
+  const known = new Set(controllers);
+  const hierarchies = new Map<string, CgroupHierarchy>();
+  let v2 = false;
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const mountpoint = unescapeMountinfo(line.slice(0, sep).split(' ')[4] ?? '');
+    const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    if (mountpoint === CGROUP_ROOT && fstype === 'cgroup2') v2 = true;
+    if (posix.dirname(mountpoint) !== CGROUP_ROOT) continue;
+    const name = posix.basename(mountpoint);
+    const data = fstype === 'cgroup'
+      ? superOptions.split(',').filter((opt) => known.has(opt) || opt.startsWith('name=')).join(',')
+      : '';
+    if (!hierarchies.has(name)) hierarchies.set(name, { name, fstype, data });
+  }
+  return { v2, hierarchies: v2 ? [] : [...hierarchies.values()] };
+}
+
+function hostCgroupLayout(): CgroupLayout {
+  const controllers = readFileSync('/proc/cgroups', 'utf8').split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(/\s+/)[0]);
+  return cgroupLayout(readFileSync('/proc/self/mountinfo', 'utf8'), controllers);
+}
+
+/**
+ * A mount of type cgroup shows the container's cgroups, whichever version the host runs:
+ * cgroup2 on a v2 host; on a v1 host, as runc does, a tmpfs with one mount per hierarchy
+ * and a symlink per controller of a co-mounted one (cpu -> cpu,cpuacct). The hierarchies
+ * are mounted, not bound from the host, so a cgroup namespace must scope them.
+ */
+function emitCgroupMount(
+  e: Emitter, m: Mount, i: number, bundle: string, layout: CgroupLayout, cgroupNs: boolean, label: string | undefined,
+): void {
+  const configPath = `mounts[${i}]`;
+  if (layout.v2) {
+    emitMount(e, { ...m, type: 'cgroup2' }, i, bundle, label);
+    return;
+  }
+  if (layout.hierarchies.length === 0) {
+    throw new RuntsError('no cgroup hierarchy is mounted on this host under /sys/fs/cgroup', { configPath });
+  }
+  if (!cgroupNs) {
+    throw new RuntsError('a cgroup mount on a cgroup v1 host needs a cgroup namespace (linux.namespaces)', { configPath });
+  }
+  const o = parseMountOptions(m.options);
+  const dest = m.destination;
+  const p = e.p;
+  const tmpfsStep = { what: `mount tmpfs for cgroup hierarchies on ${dest}`, configPath };
+  e.mkdirAll(dest, { what: `create mount point ${dest}`, configPath });
+  e.openInRoot(dest, 0, e.tmp, tmpfsStep);
+  e.toScratch(e.tmp, tmpfsStep);
+  e.mount(e.str('tmpfs'), e.scratchPath, 'tmpfs', CGROUP_FLAGS, labelData('mode=755', label), tmpfsStep);
+  e.closeScratch(tmpfsStep);
+
+  const flags = (o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) | CGROUP_FLAGS;
+  for (const h of layout.hierarchies) {
+    const at = posix.join(dest, h.name);
+    const step = { what: `mount ${h.fstype} ${h.data} on ${at}`, configPath };
+    e.mkdirAll(at, step);
+    e.openInRoot(at, 0, e.tmp, step);
+    e.toScratch(e.tmp, step);
+    e.mount(e.str(h.fstype), e.scratchPath, h.fstype, flags, h.data, step);
+    e.closeScratch(step);
+  }
+  const links = layout.hierarchies.filter((h) => h.name.includes(','));
+  if (links.length) {
+    const dir = p.reg('cgroupdir');
+    const step = { what: `link co-mounted controllers in ${dest}`, configPath };
+    e.openInRoot(dest, O_DIRECTORY, dir, step);
+    for (const h of links) {
+      for (const controller of h.name.split(',')) {
+        p.sys('symlinkat', [e.str(h.name), dir, e.str(controller)], step, { tolerate: [EEXIST] });
+      }
+    }
+    p.sys('close', [dir], step);
+  }
+  // The tmpfs stays writable until its directories and links are made.
+  emitMountAttributes(e, dest, configPath, { ...o, flags: (o.flags & MS_RDONLY) | CGROUP_FLAGS, clearFlags: 0 }, (o.flags & MS_RDONLY) !== 0);
 }
 
 /** Moves the container into its rootfs: pivot_root, or MS_MOVE and chroot. */
 export function emitEnterRoot(e: Emitter, spec: Spec, noPivot: boolean): void {
   const step = { what: noPivot ? 'move rootfs to / and chroot' : 'pivot_root into rootfs', configPath: 'root.path' };
+  const rootFlags = rootPropagation(spec);
   e.p.sys('fchdir', [e.root], step);
+  if (rootFlags & MS_SHARED) {
+    // pivot_root refuses a shared current root, and a mount moved onto a shared / would
+    // propagate to the host's peers of it.
+    e.mount(null, e.str('/'), null, MS_SLAVE, null, step);
+  }
   if (noPivot) {
     e.mount(e.str('.'), e.str('/'), null, MS_MOVE, null, step);
     e.p.sys('chroot', [e.str('.')], step);
@@ -96,7 +330,17 @@ export function emitEnterRoot(e: Emitter, spec: Spec, noPivot: boolean): void {
   }
   e.p.sys('chdir', [e.str('/')], step);
   e.p.sys('close', [e.root], step);
+  if (spec.linux?.rootfsPropagation) {
+    // Only now is the rootfs the root, the mount the option is about.
+    e.mount(null, e.str('/'), null, rootFlags, null, { what: 'set the propagation of the rootfs', configPath: 'linux.rootfsPropagation' });
+  }
+  const ro = e.p.bytes(mountAttr(MOUNT_ATTR_RDONLY, 0));
+  const dev = (spec.mounts ?? []).findIndex((m) => devReadonly(m, parseMountOptions(m.options)));
+  if (dev >= 0) {
+    e.p.sys('mount_setattr', [AT_FDCWD, e.str('/dev'), 0, ro, MOUNT_ATTR_SIZE_VER0], { what: 'make /dev read-only', configPath: `mounts[${dev}]` });
+  }
   if (spec.root.readonly) {
-    e.mount(null, e.str('/'), null, MS_BIND | MS_REMOUNT | MS_RDONLY, null, { what: 'remount rootfs read-only', configPath: 'root.readonly' });
+    // mount_setattr(2) keeps the flags the host locked in a user namespace.
+    e.p.sys('mount_setattr', [AT_FDCWD, e.str('/'), 0, ro, MOUNT_ATTR_SIZE_VER0], { what: 'make the rootfs read-only', configPath: 'root.readonly' });
   }
 }

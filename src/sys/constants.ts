@@ -145,3 +145,22 @@ export const NSIG = 64;
 
 // access(2)
 export const X_OK = 1;
+
+// seccomp(2) (linux/seccomp.h, linux/filter.h)
+export const SECCOMP_SET_MODE_FILTER = 1;
+export const SECCOMP_FILTER_FLAG_TSYNC = 1;
+export const SECCOMP_FILTER_FLAG_LOG = 2;
+export const SECCOMP_FILTER_FLAG_SPEC_ALLOW = 4;
+export const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+export const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 32;
+export const BPF_MAXINSNS = 4096;
+
+// memfd_create(2)
+export const MFD_CLOEXEC = 1;
+
+// open_tree(2) and move_mount(2)
+export const OPEN_TREE_CLONE = 0x1;
+export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+export const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
+/** sizeof(struct mount_attr) for mount_setattr(2) (MOUNT_ATTR_SIZE_VER0). */
+export const MOUNT_ATTR_SIZE_VER0 = 32;

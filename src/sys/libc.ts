@@ -16,6 +16,7 @@ export interface Libc {
   flock: (fd: number, op: number) => number;
   socketpair: (domain: number, type: number, protocol: number, fds: Buffer) => number;
   mkfifo: (path: string, mode: number) => number;
+  pipe2: (fds: Buffer, flags: number) => number;
   poll: (fds: Buffer, n: number, timeout: number) => number;
   prctl: (op: number, a: Arg, b: Arg, c: Arg, d: Arg) => number;
   ioctl: (fd: number, req: number, arg: Arg) => number;
@@ -43,6 +44,7 @@ export function libc(): Libc {
     flock: lib.func('int flock(int, int)'),
     socketpair: lib.func('int socketpair(int, int, int, void *)'),
     mkfifo: lib.func('int mkfifo(const char *, uint32_t)'),
+    pipe2: lib.func('int pipe2(void *, int)'),
     poll: lib.func('int poll(void *, unsigned long, int)'),
     prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
     ioctl: lib.func('int ioctl(int, unsigned long, intptr_t)'),

@@ -19,6 +19,8 @@ delete env.NODE_OPTIONS;
 
 const LOAD = `
 const fs = require('fs');
+const parent = Number(process.argv[1]);
+setInterval(() => { try { process.kill(parent, 0); } catch { process.exit(0); } }, 200);
 let keep = [];
 setInterval(() => { for (let i = 0; i < 2e4; i++) keep.push({ i, s: 'x'.repeat(i % 64) }); if (keep.length > 4e5) keep = []; }, 1);
 setInterval(() => { for (let i = 0; i < 8; i++) fs.stat('/proc/self/status', () => {}); }, 1);
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     writeFileSync(join(b, 'config.json'), JSON.stringify(config));
     return b;
   });
-  const load: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, ['-e', LOAD], { stdio: 'ignore' }));
+  const load: ChildProcess[] = [0, 1].map(() => spawn(process.execPath, ['-e', LOAD, String(process.pid)], { stdio: 'ignore' }));
   let hangs = 0;
   let crashes = 0;
   const started = Date.now();

@@ -2,15 +2,19 @@ import { posix } from 'node:path';
 import type { Spec } from '../../spec/types/config.js';
 import { Emitter } from './emit.js';
 import { ANY_ERRNO, type Ptr } from './program.js';
-import { MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
+import { MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
 import type { NamespacePlan } from '../namespaces.js';
 import { NAMESPACES } from '../namespaces.js';
 import { emitResetSignals } from '../signals.js';
 import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../mounts.js';
+import { emitMaskedPaths, emitReadonlyPaths } from '../paths.js';
+import { emitSysctl } from '../sysctl.js';
 import { emitDevices } from '../devices.js';
 import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityPlan } from '../capabilities.js';
 import { emitRlimits } from '../rlimits.js';
+import { emitContainerHooks } from '../hooks.js';
 import { emitEarlyAttributes, emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../process-attributes.js';
+import { emitSeccomp } from '../seccomp.js';
 import {
   AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE, X_OK,
 } from '../../sys/constants.js';
@@ -45,6 +49,10 @@ export interface InitOptions {
   /** Fds after stdio the process keeps: LISTEN_FDS plus --preserve-fds. */
   extraFds: number;
   capabilities: CapabilityPlan;
+  /** Whether the init stops before pivot_root for the runtime to run hooks. */
+  hooksHandshake: boolean;
+  /** Read ends of the pipes holding each in-container hook's stdin (the state). */
+  hookStdin: { createContainer: number[]; startContainer: number[] };
   /** The highest capability number this kernel knows. */
   lastCap: number;
 }
@@ -80,7 +88,9 @@ export function buildInit(o: InitOptions): InitProgram {
 
   // --- intermediate process ---
   emitResetSignals(e);
-  emitCloseInherited(e, 3 + o.extraFds, [sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd)]);
+  emitCloseInherited(e, 3 + o.extraFds, [
+    sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd), ...o.hookStdin.createContainer, ...o.hookStdin.startContainer,
+  ]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitEarlyAttributes(e, process);
   const joinUser = o.joinFds.find((j) => j.type === 'user');
@@ -124,9 +134,17 @@ export function buildInit(o: InitOptions): InitProgram {
   emitPrepareRoot(e, spec, o.rootfs);
   emitMounts(e, spec, o.bundle);
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
+  if (o.hooksHandshake) {
+    p.sys('write', [sock, record(e, MSG_HOOKS), RECORD_BYTES], { what: 'ask for the runtime hooks' });
+    p.sys('read', [sock, p.bytes(8), 1], { what: 'wait for the runtime hooks', configPath: 'hooks' }, { nonzero: true });
+  }
+  emitContainerHooks(e, spec, 'createContainer', o.hookStdin.createContainer);
   const cwd = process.cwd;
   e.mkdirAll(cwd, { what: `create working directory ${cwd}`, configPath: 'process.cwd' });
   emitEnterRoot(e, spec, o.noPivot);
+  emitSysctl(e, spec);
+  emitReadonlyPaths(e, spec);
+  emitMaskedPaths(e, spec);
   if (spec.hostname !== undefined) {
     p.sys('sethostname', [e.str(spec.hostname), Buffer.byteLength(spec.hostname)], { what: 'set hostname', configPath: 'hostname' });
   }
@@ -138,6 +156,7 @@ export function buildInit(o: InitOptions): InitProgram {
   emitPrivilegedAttributes(e, process);
   emitPersonality(e, spec);
   emitCapabilitiesBeforeUser(e, o.capabilities, o.lastCap);
+  emitSeccomp(e, spec, 'before-user');
   emitUser(e, spec, Boolean(joinUser) || o.namespaces.newUser);
   emitCapabilitiesAfterUser(e, o.capabilities);
   p.sys('umask', [process.user?.umask ?? 0o022], { what: 'set umask', configPath: 'process.user.umask' });
@@ -166,6 +185,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.sys('openat', [o.stateDirFd, e.str('exec.fifo'), O_WRONLY | O_CLOEXEC], { what: 'wait for start' }, { save: fifo });
   p.sys('write', [fifo, e.str('0'), 1], { what: 'acknowledge start' });
   p.sys('close', [fifo], { what: 'close exec.fifo' });
+  emitContainerHooks(e, spec, 'startContainer', o.hookStdin.startContainer);
 
   // The process gets stdio and the passed fds; everything else closes on execve.
   const keep = 3 + o.extraFds;
@@ -174,6 +194,7 @@ export function buildInit(o: InitOptions): InitProgram {
   }
   p.sys('close_range', [keep, 0xffffffff, CLOSE_RANGE_CLOEXEC], { what: 'mark other fds close-on-exec' });
   emitFinalAttributes(e, process);
+  emitSeccomp(e, spec, 'final');
   const argv = p.pointerArray(process.args!.map((a) => e.str(a)));
   const envp = p.pointerArray((process.env ?? []).map((v) => e.str(v)));
   p.sys('execve', [exe, argv, envp], { what: `exec ${process.args![0]}`, configPath: 'process.args' });

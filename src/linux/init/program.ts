@@ -42,6 +42,7 @@ export const OP_JUMP_IF_ZERO = 3;
 export const OP_JUMP_IF_NEGATIVE = 4;
 export const OP_STORE32 = 5;
 export const OP_FAIL = 6;
+export const OP_LOAD32 = 7;
 
 /** Tolerate any errno: the result (-1) is kept for a later jump. */
 export const ANY_ERRNO = -1;
@@ -89,7 +90,7 @@ export interface Arena {
 }
 
 export class Program {
-  private chunks: { offset: number; data: Buffer; pointers?: Ptr[] }[] = [];
+  private chunks: { offset: number; data: Buffer; pointers?: Ptr[]; fields?: { at: number; to: Ptr }[] }[] = [];
   private size = 0;
   private readonly pending: Pending[] = [];
   private readonly registers: Reg[] = [];
@@ -108,6 +109,13 @@ export class Program {
   /** A NULL-terminated array of pointers (argv, envp). */
   pointerArray(ptrs: Ptr[]): Ptr {
     return this.add(Buffer.alloc(8 * (ptrs.length + 1)), ptrs);
+  }
+
+  /** A struct with the addresses of other chunks written in at byte offsets `at` when linked. */
+  struct(data: Buffer, fields: { at: number; to: Ptr }[]): Ptr {
+    const ptr = this.add(data);
+    this.chunks[this.chunks.length - 1].fields = fields;
+    return ptr;
   }
 
   reg(name: string): Reg {
@@ -160,6 +168,11 @@ export class Program {
     this.pending.push({ op: OP_STORE32, args: [at, index, reg], tolerate: [], nonzero: false, step: { what: `store ${reg.name}` } });
   }
 
+  /** Loads int32 number `index` of the arena chunk at `at` into a register. */
+  load32(reg: Reg, at: Ptr, index: number): void {
+    this.pending.push({ op: OP_LOAD32, args: [at, index], save: reg, tolerate: [], nonzero: false, step: { what: `load ${reg.name}` } });
+  }
+
   /** Reports `step` as failed with `errno` and ends the process. */
   fail(step: Step, errno: number): void {
     this.pending.push({ op: OP_FAIL, args: [errno], tolerate: [], nonzero: false, step });
@@ -205,6 +218,7 @@ export class Program {
     const addr = (p: Ptr) => base + BigInt(p.offset);
     for (const c of this.chunks) {
       c.pointers?.forEach((p, i) => arena.writeBigUInt64LE(addr(p), c.offset + 8 * i));
+      c.fields?.forEach((f) => arena.writeBigUInt64LE(addr(f.to), c.offset + f.at));
     }
     for (const l of this.labels) {
       if (l.at < 0) throw new Error(`label ${l.name} never placed`);
@@ -228,8 +242,8 @@ export class Program {
         nonzero: p.nonzero ? 1 : 0,
         target: p.label ? p.label.at : -1,
       };
-      if (p.op === OP_STORE32) {
-        // a0: the int32 index in the arena; r2 names the register to store
+      if (p.op === OP_STORE32 || p.op === OP_LOAD32) {
+        // a0: the int32 index in the arena (for a store, r2 names the register to store)
         ins.a0 = (a[0] as Ptr).offset / 4 + (a[1] as number);
       }
       return ins;

@@ -10,5 +10,10 @@ export const MSG_USERNS = 1;
 export const MSG_PID = 2;
 /** Setup is done; init waits for `start`. */
 export const MSG_READY = 3;
+/**
+ * The init has built its mounts and stops before pivot_root: the runtime runs the
+ * prestart and createRuntime hooks, fills the in-container hooks' stdin, answers one byte.
+ */
+export const MSG_HOOKS = 5;
 /** a = index of the failed instruction, b = errno. */
 export const MSG_ERROR = 4;

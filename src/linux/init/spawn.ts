@@ -8,7 +8,8 @@ import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, SOCK_CLOEXEC, SOCK_STREAM } fr
 import { planNamespaces, openNamespace } from '../namespaces.js';
 import { buildInit } from './build.js';
 import { execute } from './executor.js';
-import { MSG_ERROR, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
+import { MSG_ERROR, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
+import { hooksOf, runHooks } from '../hooks.js';
 import * as log from '../../log.js';
 
 /**
@@ -20,6 +21,7 @@ import * as log from '../../log.js';
 import type { CapabilityPlan } from '../capabilities.js';
 
 export interface SpawnOptions {
+  id: string;
   spec: Spec;
   bundle: string;
   rootfs: string;
@@ -39,6 +41,17 @@ function scratchFd(): number {
 
 function idMap(mappings: LinuxIDMapping[] | undefined): string {
   return (mappings ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+/** A pipe whose read end the init inherits; the runtime writes a hook's stdin into the other. */
+function hookPipe(fds: number[]): { read: number; write: number } {
+  const sys = libc();
+  const pair = Buffer.alloc(8);
+  if (sys.pipe2(pair, O_CLOEXEC) < 0) throw new RuntsError('pipe2', { errno: sys.errno() });
+  const read = pair.readInt32LE(0);
+  const write = pair.readInt32LE(4);
+  fds.push(read, write);
+  return { read, write };
 }
 
 function readRecord(fd: number, buf: Buffer): boolean {
@@ -74,10 +87,17 @@ export function spawnInit(o: SpawnOptions): number {
     const childEnd = pair.readInt32LE(4);
     fds.push(parentEnd);
 
+    const pipes = {
+      createContainer: hooksOf(o.spec, 'createContainer').map(() => hookPipe(fds)),
+      startContainer: hooksOf(o.spec, 'startContainer').map(() => hookPipe(fds)),
+    };
+    const runtimeHooks = hooksOf(o.spec, 'prestart').length + hooksOf(o.spec, 'createRuntime').length;
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratchFd(), noPivot: o.noPivot, extraFds: o.extraFds,
       capabilities: o.capabilities, lastCap: o.lastCap,
+      hooksHandshake: runtimeHooks + pipes.createContainer.length > 0,
+      hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
     const program = built.emitter.p.link(sys.address);
     log.debug(`init program: ${program.code.length} instructions, ${program.arena.length} bytes`);
@@ -105,6 +125,21 @@ export function spawnInit(o: SpawnOptions): number {
       const b = buf.readInt32LE(8);
       if (kind === MSG_USERNS) {
         writeIdMaps(intermediate, o.spec);
+        writeSync(parentEnd, Buffer.from([1]));
+      } else if (kind === MSG_HOOKS) {
+        const state = (status: string) => ({
+          ociVersion: o.spec.ociVersion, id: o.id, status, pid: init, bundle: o.bundle,
+          ...(o.spec.annotations ? { annotations: o.spec.annotations } : {}),
+        });
+        runHooks(o.spec, 'prestart', state('creating'));
+        runHooks(o.spec, 'createRuntime', state('creating'));
+        // The state fits a pipe's buffer: write it whole, and the close gives the hook its EOF.
+        for (const h of pipes.createContainer) writeSync(h.write, JSON.stringify(state('creating')));
+        for (const h of pipes.startContainer) writeSync(h.write, JSON.stringify(state('created')));
+        for (const h of [...pipes.createContainer, ...pipes.startContainer]) {
+          closeSync(h.write);
+          fds.splice(fds.indexOf(h.write), 1);
+        }
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_PID) {
         init = a;

@@ -1,0 +1,207 @@
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
+import { posix } from 'node:path';
+import { RuntsError } from '../../errors.js';
+import { libc } from '../../sys/libc.js';
+import * as log from '../../log.js';
+import type { CgroupDir, CgroupPlan, CgroupWrite } from './plan.js';
+import { attachDeviceFilter } from './bpf.js';
+
+/**
+ * The effects of a CgroupPlan, run by the runtime before it forks the container's setup
+ * processes: directories, controllers, limits. The setup's intermediate process then joins
+ * the cgroups itself (join.ts), so the init is born inside them.
+ */
+
+export interface CgroupState {
+  /** The container's cgroup in each hierarchy; the cgroup2 one first when there is one. */
+  paths: string[];
+  /** The directories create made, parents first: delete removes these and no others. */
+  created: string[];
+}
+
+const SIGKILL = 9;
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** One write(2) per value: a cgroup file takes each write as one command. */
+function writeFile(path: string, value: string): void {
+  const fd = openSync(path, constants.O_WRONLY);
+  try {
+    writeSync(fd, value);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * mkdir -p from the mount point down, noting what it made. A new v1 cpuset starts with no
+ * cpus and no memory nodes, and no process may join it then: it gets its parent's.
+ */
+function makeDir(d: CgroupDir, created: string[]): void {
+  const cpuset = d.hierarchy.version === 1 && d.hierarchy.controllers.includes('cpuset');
+  let dir = d.hierarchy.mountPoint;
+  for (const part of posix.relative(dir, d.path).split('/')) {
+    const parent = dir;
+    dir = posix.join(dir, part);
+    try {
+      mkdirSync(dir, { mode: 0o755 });
+      created.push(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw RuntsError.fromNode(`create cgroup ${dir}`, err, 'linux.cgroupsPath');
+    }
+    if (!cpuset) continue;
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if (readText(posix.join(dir, file)).trim() !== '') continue;
+      try {
+        writeFile(posix.join(dir, file), readText(posix.join(parent, file)).trim());
+      } catch (err) {
+        throw RuntsError.fromNode(`copy ${file} of ${parent} to ${dir}`, err);
+      }
+    }
+  }
+}
+
+/** Turns controllers on in cgroup.subtree_control from the hierarchy's root down to `dir`'s parent. */
+function enableControllers(d: CgroupDir, wanted: CgroupPlan['enable']): void {
+  const parts = posix.relative(d.hierarchy.mountPoint, d.path).split('/');
+  let dir = d.hierarchy.mountPoint;
+  for (const part of parts) {
+    const file = posix.join(dir, 'cgroup.subtree_control');
+    const on = new Set(readText(file).split(/\s+/));
+    for (const { controller, configPath } of wanted) {
+      if (on.has(controller)) continue;
+      try {
+        writeFile(file, `+${controller}`);
+      } catch (err) {
+        throw RuntsError.fromNode(`enable the ${controller} controller in ${file}`, err, configPath);
+      }
+    }
+    dir = posix.join(dir, part);
+  }
+}
+
+function applyWrite(w: CgroupWrite): void {
+  const choice = w.choices.find((c) => existsSync(posix.join(w.dir, c.file)));
+  if (!choice) {
+    if (w.optional) return;
+    const files = w.choices.map((c) => c.file).join(' or ');
+    throw new RuntsError(`this host's cgroups have no ${files}`, { configPath: w.configPath });
+  }
+  const path = posix.join(w.dir, choice.file);
+  try {
+    writeFile(path, choice.value);
+  } catch (err) {
+    if (w.mayFail) return;
+    throw RuntsError.fromNode(`write ${JSON.stringify(choice.value)} to ${path}`, err, w.configPath);
+  }
+}
+
+function procs(dir: string): number[] {
+  return readText(posix.join(dir, 'cgroup.procs')).split('\n').filter(Boolean).map(Number);
+}
+
+/** Every process in `dir` and the cgroups below it (a container may make its own). */
+function procsBelow(dir: string): number[] {
+  const pids = procs(dir);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return pids;
+  }
+  for (const name of entries) pids.push(...procsBelow(posix.join(dir, name)));
+  return pids;
+}
+
+/** The container's processes: those in its cgroup, wherever they went in their pid namespaces. */
+export function cgroupPids(state: CgroupState): number[] {
+  return [...new Set(procsBelow(state.paths[0]))];
+}
+
+export function createCgroups(plan: CgroupPlan): CgroupState {
+  for (const w of plan.warnings) log.warn(w);
+  const state: CgroupState = { paths: plan.dirs.map((d) => d.path), created: [] };
+  try {
+    for (const d of plan.dirs) makeDir(d, state.created);
+    const v2 = plan.dirs.find((d) => d.hierarchy.version === 2);
+    if (v2 && plan.enable.length > 0) enableControllers(v2, plan.enable);
+    for (const w of plan.writes) applyWrite(w);
+    if (plan.deviceFilter) attachDeviceFilter(plan.deviceFilter.dir, plan.deviceFilter.rules);
+  } catch (err) {
+    removeCgroups(state);
+    throw err;
+  }
+  const others = state.paths.filter((p) => !state.created.includes(p)).flatMap(procs).length;
+  if (others > 0) {
+    log.warn(`the container joins a cgroup that already holds ${others} process(es): they share its limits and its kill --all`);
+  }
+  return state;
+}
+
+/**
+ * rmdir, waiting while the cgroup is busy: processes killed a moment ago may still be
+ * exiting. Gives up (false) after `ms`.
+ */
+function removeDir(dir: string, ms: number): boolean {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      rmdirSync(dir);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return true;
+      if (code !== 'EBUSY' || Date.now() > deadline) return false;
+      sleep(10);
+    }
+  }
+}
+
+/** Removes a cgroup and the ones the container made below it, deepest first. */
+function removeTree(dir: string): boolean {
+  let children: string[] = [];
+  try {
+    children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    // gone already
+  }
+  const ok = children.every((c) => removeTree(posix.join(dir, c)));
+  return ok && removeDir(dir, 2000);
+}
+
+/**
+ * Removes the directories create made. Processes still in the container's own cgroups are
+ * killed first (those a container without its own pid namespace leaves behind, as runc
+ * does); a parent that meanwhile holds other cgroups is someone else's too and stays.
+ */
+export function removeCgroups(state: CgroupState): void {
+  const own = state.paths.filter((p) => state.created.includes(p));
+  if (own.length > 0) {
+    const kill = posix.join(own[0], 'cgroup.kill');
+    if (existsSync(kill)) {
+      try {
+        writeFile(kill, '1');
+      } catch {
+        // the kill loop below does the same, racing with forks
+      }
+    }
+    const sys = libc();
+    for (const pid of new Set(own.flatMap(procsBelow))) sys.kill(pid, SIGKILL);
+  }
+  for (const dir of [...state.created].reverse()) {
+    const ok = own.includes(dir)
+      ? removeTree(dir)
+      : readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory()) || removeDir(dir, 2000);
+    if (!ok) log.warn(`cgroup ${dir} could not be removed: it is still busy`);
+  }
+}

@@ -1,0 +1,85 @@
+import type { Spec } from '../spec/types/config.js';
+import type { Emitter } from './init/emit.js';
+import type { Reg, Step } from './init/program.js';
+import { labelData } from './mounts.js';
+import { mountAttr } from './mount-options.js';
+import {
+  AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
+  MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_RDONLY, O_CLOEXEC, O_PATH, OPEN_TREE_CLONE, RESOLVE_IN_ROOT,
+  RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS,
+} from '../sys/constants.js';
+import { ENOENT, ENOTDIR } from '../sys/errno.js';
+
+/**
+ * linux.readonlyPaths and linux.maskedPaths, applied after pivot_root, where the paths
+ * are the container's own. A path that does not exist is skipped, as runc does.
+ */
+
+/**
+ * reg = openat2(AT_FDCWD, path, flags, RESOLVE_IN_ROOT): after pivot_root the cwd is the
+ * container's /, so a symlink resolves inside the container whatever it points to.
+ */
+export function openInContainer(
+  e: Emitter, path: string, flags: number, save: Reg, step: Step, opts: { tolerate?: number[]; resolve?: number } = {},
+): void {
+  const resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | (opts.resolve ?? 0);
+  e.p.sys('openat2', [AT_FDCWD, e.str(path), e.how(flags | O_CLOEXEC, resolve), 24], step, { save, tolerate: opts.tolerate });
+}
+
+/**
+ * Each path gets a recursive bind mount of itself made read-only with mount_setattr(2),
+ * which changes only MOUNT_ATTR_RDONLY: nosuid, noexec and the other flags stay as they
+ * were, including those a user namespace may not clear.
+ */
+export function emitReadonlyPaths(e: Emitter, spec: Spec): void {
+  const paths = spec.linux?.readonlyPaths ?? [];
+  if (paths.length === 0) return;
+  const p = e.p;
+  const at = p.reg('readonly');
+  const tree = p.reg('readonlytree');
+  const attr = p.bytes(mountAttr(MOUNT_ATTR_RDONLY, 0));
+  paths.forEach((path, i) => {
+    const step = { what: `make ${path} read-only`, configPath: `linux.readonlyPaths[${i}]` };
+    const missing = p.label(`missing ${path}`);
+    openInContainer(e, path, O_PATH, at, step, { tolerate: [ENOENT] });
+    p.jumpIfNegative(at, missing);
+    p.sys('open_tree', [at, e.str(''), OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE], step, { save: tree });
+    p.sys('mount_setattr', [tree, e.str(''), AT_EMPTY_PATH | AT_RECURSIVE, attr, MOUNT_ATTR_SIZE_VER0], step);
+    p.sys('move_mount', [tree, e.str(''), at, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], step);
+    p.sys('close', [tree], step);
+    p.sys('close', [at], step);
+    p.place(missing);
+  });
+}
+
+/**
+ * A file is masked by a bind mount of the container's /dev/null, a directory (the bind
+ * fails with ENOTDIR) by a read-only tmpfs. /dev/null must not be a symlink: the image
+ * could point it at a file that should stay hidden.
+ */
+export function emitMaskedPaths(e: Emitter, spec: Spec): void {
+  const paths = spec.linux?.maskedPaths ?? [];
+  if (paths.length === 0) return;
+  const p = e.p;
+  const check = { what: 'open the container\'s /dev/null to mask files with', configPath: 'linux.maskedPaths' };
+  openInContainer(e, '/dev/null', O_PATH, e.tmp, check, { resolve: RESOLVE_NO_SYMLINKS });
+  p.sys('close', [e.tmp], check);
+  const at = p.reg('masked');
+  const bound = p.reg('maskbind');
+  const tmpfsData = labelData('', spec.linux?.mountLabel);
+  paths.forEach((path, i) => {
+    const configPath = `linux.maskedPaths[${i}]`;
+    const step = { what: `mask ${path}`, configPath };
+    const missing = p.label(`missing ${path}`);
+    const done = p.label(`masked ${path}`);
+    openInContainer(e, path, O_PATH, at, step, { tolerate: [ENOENT] });
+    p.jumpIfNegative(at, missing);
+    e.toScratch(at, step);
+    e.mount(e.str('/dev/null'), e.scratchPath, null, MS_BIND, null, { what: `mask ${path} with /dev/null`, configPath }, { tolerate: [ENOTDIR], save: bound });
+    p.jumpIfZero(bound, done);
+    e.mount(e.str('tmpfs'), e.scratchPath, 'tmpfs', MS_RDONLY, tmpfsData, { what: `mask ${path} with a read-only tmpfs`, configPath });
+    p.place(done);
+    e.closeScratch(step);
+    p.place(missing);
+  });
+}

@@ -1,0 +1,88 @@
+import t from 'tap';
+import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.js';
+
+const rootfs = sharedRootfs(t);
+
+/** A hook that saves its stdin (the state) and the namespaces it ran in under `dir`/`name`. */
+function recorder(dir: string, name: string) {
+  return {
+    path: '/bin/sh',
+    args: ['sh', '-c', `cat > ${dir}/${name}.json; readlink /proc/self/ns/mnt > ${dir}/${name}.mnt`],
+  };
+}
+
+t.test('every hook runs at its point, in its namespace, with the state on stdin', async (t) => {
+  const sb = new Sandbox(t);
+  const out = join(sb.dir, 'out');
+  mkdirSync(out);
+  const config = baseConfig(rootfs, ['sleep', '1000']);
+  config.mounts.push({ destination: '/out', type: 'bind', source: out, options: ['rbind'] });
+  config.hooks = {
+    prestart: [recorder(out, 'prestart')],
+    createRuntime: [recorder(out, 'createRuntime')],
+    createContainer: [recorder(out, 'createContainer')],
+    // after pivot_root: the path and the output are the container's
+    startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /out/startContainer.json; readlink /proc/self/ns/mnt > /out/startContainer.mnt'] }],
+    poststart: [recorder(out, 'poststart')],
+    poststop: [recorder(out, 'poststop')],
+  };
+  const hostMnt = readlinkSync('/proc/self/ns/mnt');
+  t.equal(sb.runts(['create', '--bundle', sb.bundle(config), 'h1']).status, 0);
+  const pid = sb.state('h1').pid;
+  const containerMnt = readlinkSync(`/proc/${pid}/ns/mnt`);
+  for (const phase of ['prestart', 'createRuntime', 'createContainer']) {
+    t.ok(existsSync(join(out, `${phase}.json`)), `${phase} ran at create`);
+    const state = JSON.parse(readFileSync(join(out, `${phase}.json`), 'utf8'));
+    t.equal(state.id, 'h1', `${phase} got the state`);
+    t.equal(state.pid, pid, `${phase} got the init pid`);
+  }
+  t.equal(readFileSync(join(out, 'createRuntime.mnt'), 'utf8').trim(), hostMnt, 'createRuntime in the runtime namespace');
+  t.equal(readFileSync(join(out, 'createContainer.mnt'), 'utf8').trim(), containerMnt, 'createContainer in the container namespace');
+  t.notOk(existsSync(join(out, 'startContainer.json')), 'startContainer not before start');
+  t.equal(sb.runts(['start', 'h1']).status, 0);
+  t.ok(await until(() => existsSync(join(out, 'poststart.json'))), 'poststart ran at start');
+  t.equal(readFileSync(join(out, 'startContainer.mnt'), 'utf8').trim(), containerMnt, 'startContainer in the container namespace');
+  t.equal(JSON.parse(readFileSync(join(out, 'startContainer.json'), 'utf8')).id, 'h1');
+  t.equal(readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0], 'sleep', 'then the process runs');
+  t.notOk(existsSync(join(out, 'poststop.json')));
+  t.equal(sb.runts(['delete', '--force', 'h1']).status, 0);
+  t.ok(existsSync(join(out, 'poststop.json')), 'poststop ran at delete');
+  t.equal(JSON.parse(readFileSync(join(out, 'poststop.json'), 'utf8')).status, 'stopped');
+});
+
+t.test('a failing prestart, createRuntime or createContainer hook fails create and leaves nothing', async (t) => {
+  const sb = new Sandbox(t);
+  for (const phase of ['prestart', 'createRuntime', 'createContainer']) {
+    const config = baseConfig(rootfs, ['true']);
+    config.hooks = { [phase]: [{ path: '/bin/sh', args: ['sh', '-c', 'echo broken >&2; exit 3'] }] };
+    const id = `fail-${phase}`;
+    const r = sb.runts(['create', '--bundle', sb.bundle(config), id]);
+    t.equal(r.status, 1, `${phase} failure fails create`);
+    t.match(r.stderr, `hooks.${phase}[0]`, 'the error names the hook');
+    t.notOk(existsSync(join(sb.root, id)), 'no state dir left');
+  }
+});
+
+t.test('a failing poststart hook is a warning; the container runs', async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['sleep', '1000']);
+  config.hooks = { poststart: [{ path: '/bin/false', args: ['false'] }] };
+  t.equal(sb.runts(['create', '--bundle', sb.bundle(config), 'ps1']).status, 0);
+  const r = sb.runts(['start', 'ps1']);
+  t.equal(r.status, 0);
+  t.match(r.stderr, 'poststart hook 0 (/bin/false) failed');
+  t.equal(sb.state('ps1').status, 'running');
+});
+
+t.test('a hook that runs past its timeout is killed and fails', async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['true']);
+  config.hooks = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] };
+  const started = Date.now();
+  const r = sb.runts(['create', '--bundle', sb.bundle(config), 'slow']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, 'timed out after 1 s');
+  t.ok(Date.now() - started < 20_000, 'did not wait for the hook to finish');
+});
