@@ -6,7 +6,7 @@ import { req } from '../lib/spec.js';
 const noEffect = req(
   'runtime.md',
   'Lifecycle',
-  'Any updates to config.json after this step MUST NOT affect the container.',
+  'Any updates to `config.json` after this step MUST NOT affect the container.',
 );
 
 export const cases: Case[] = [

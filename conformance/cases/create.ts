@@ -17,7 +17,7 @@ const notUnique = req(
 const notRunYet = req(
   'runtime.md',
   'Lifecycle',
-  'While the resources requested in the config.json MUST be created, the user-specified program (from process) MUST NOT be run at this time.',
+  'While the resources requested in the `config.json` MUST be created, the user-specified program (from `process`) MUST NOT be run at this time.',
 );
 const createdStatus = req(
   'runtime.md',

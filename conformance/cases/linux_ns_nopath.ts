@@ -11,7 +11,7 @@ const fresh = req(
 const cannot = req(
   'runtime.md',
   'Lifecycle',
-  'If the runtime is unable to create the environment specified in the config.json, it MUST generate an error.',
+  'If the runtime is unable to create the environment specified in the `config.json`, it MUST generate an error.',
 );
 
 export const cases: Case[] = [

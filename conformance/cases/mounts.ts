@@ -12,7 +12,7 @@ const options = req(
 const fsSpecific = req(
   'config.md',
   'Linux mount options',
-  'Runtimes SHOULD treat unknown options as filesystem-specific ones and pass those as a comma-separated string to the fifth (`const void *data`) argument of mount(2).',
+  'Runtimes SHOULD treat unknown options as filesystem-specific ones',
 );
 const bindSource = req(
   'config.md',

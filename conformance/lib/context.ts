@@ -131,6 +131,8 @@ export class CaseContext {
   aborted = false;
   private bundles = 0;
   private readonly ids = new Set<string>();
+  /** Containers the case deleted itself: cleanup need not ask the runtime about them. */
+  private readonly gone = new Set<string>();
   private readonly helpers: number[] = [];
   private readonly mounts: string[] = [];
   private readonly cgroupDirs: string[] = [];
@@ -240,7 +242,9 @@ export class CaseContext {
 
   async delete(id: string, force = false, timeoutMs?: number): Promise<CommandResult> {
     this.check();
-    return this.runtime.delete(id, force, timeoutMs);
+    const r = await this.runtime.delete(id, force, timeoutMs);
+    if (r.ok) this.gone.add(id);
+    return r;
   }
 
   async waitFor(id: string, want: string[], timeoutMs?: number): Promise<StateResult> {
@@ -347,7 +351,7 @@ export class CaseContext {
    */
   async cleanup(): Promise<string[]> {
     const notes: string[] = [];
-    for (const id of this.ids) {
+    for (const id of [...this.ids].filter((x) => !this.gone.has(x))) {
       const s = await this.runtime.state(id);
       if (!s.ok) continue;
       await this.runtime.kill(id, 'KILL');

@@ -9,6 +9,10 @@ import { rootfsPath } from '../linux/mounts.js';
 import { spawnInit } from '../linux/init/spawn.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
+import { readCgroupHost } from '../linux/cgroups/host.js';
+import { planCgroups } from '../linux/cgroups/plan.js';
+import { createCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
+import { cgroupProcsFiles } from '../linux/cgroups/join.js';
 import { procStat } from './proc.js';
 import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -19,6 +23,8 @@ export interface CreateOptions {
   pidFile?: string;
   noPivot: boolean;
   preserveFds: number;
+  /** --systemd-cgroup: asks for cgroups through systemd, which runts does not do. */
+  systemdCgroup?: boolean;
 }
 
 /** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
@@ -44,6 +50,10 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   for (const name of capabilities.unavailable) {
     log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);
   }
+  if (o.systemdCgroup) throw new RuntsError('--systemd-cgroup is not supported: runts manages cgroups through the cgroup file system');
+  // Planned before anything exists: a resource this host cannot apply fails here.
+  const cgroupPlan = planCgroups(spec, id, readCgroupHost());
+  const made: { cgroups?: CgroupState } = {};
   ensureRoot(root);
   const dir = containerDir(root, id);
   try {
@@ -60,9 +70,10 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       // The init may have switched to an unprivileged user before it opens the fifo.
       chmodSync(fifo, 0o622);
       const rootfs = rootfsPath(spec, bundle);
+      const cgroups = (made.cgroups = createCgroups(cgroupPlan));
       const pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds),
-        capabilities, lastCap: lastCap(),
+        capabilities, lastCap: lastCap(), cgroupProcs: cgroupProcsFiles(cgroups),
       });
       const stat = procStat(pid);
       const state: ContainerState = {
@@ -76,6 +87,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         owner: userInfo().username,
         annotations: spec.annotations as Record<string, string> | undefined,
         config: spec,
+        cgroups,
       };
       writeState(root, state);
       if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
@@ -83,6 +95,8 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       return state;
     });
   } catch (err) {
+    // spawnInit has killed and reaped the container's processes by now
+    if (made.cgroups) removeCgroups(made.cgroups);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }

@@ -5,6 +5,7 @@ import { containerDir, hookState, readState, statusOf, type ContainerState } fro
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { signalAll } from './kill.js';
+import { removeCgroups } from '../linux/cgroups/apply.js';
 import { runHooks } from '../linux/hooks.js';
 
 const SIGKILL = 9;
@@ -39,6 +40,7 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
       signalAll(state, SIGKILL);
       if (!awaitExit(state, 10_000)) throw new RuntsError(`container ${id} did not exit after SIGKILL`);
     }
+    if (state.cgroups) removeCgroups(state.cgroups);
     rmSync(dir, { recursive: true, force: true });
     runHooks(state.config, 'poststop', { ...hookState(state), status: 'stopped' }, true);
   });

@@ -3,12 +3,15 @@ import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import { readState, statusOf, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
+import { cgroupPids } from '../linux/cgroups/apply.js';
 
 /**
- * The container's processes: with its own pid namespace, every process in it; otherwise
- * the init alone (cgroup membership will widen this when cgroups land).
+ * The container's processes: those in its cgroup, which no process leaves by changing
+ * pid namespace; for a container without cgroups, every process in its own pid namespace,
+ * else the init alone.
  */
 export function containerPids(state: ContainerState): number[] {
+  if (state.cgroups) return cgroupPids(state.cgroups);
   const ownPidNs = (state.config.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path);
   if (!ownPidNs) return [state.pid];
   let ns: string;

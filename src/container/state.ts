@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../spec/types/config.js';
+import type { CgroupState } from '../linux/cgroups/apply.js';
 import { RuntsError } from '../errors.js';
 import { isAlive } from './proc.js';
 import { checkId } from './id.js';
@@ -25,6 +26,8 @@ export interface ContainerState {
   annotations?: Record<string, string>;
   /** The config as it was at create: editing config.json afterwards changes nothing. */
   config: Spec;
+  /** The container's cgroups and which of their directories create made. */
+  cgroups?: CgroupState;
 }
 
 export const FIFO = 'exec.fifo';

@@ -110,17 +110,17 @@ function procs(dir: string): number[] {
   return readText(posix.join(dir, 'cgroup.procs')).split('\n').filter(Boolean).map(Number);
 }
 
+function subdirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => posix.join(dir, e.name));
+  } catch {
+    return [];
+  }
+}
+
 /** Every process in `dir` and the cgroups below it (a container may make its own). */
 function procsBelow(dir: string): number[] {
-  const pids = procs(dir);
-  let entries: string[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch {
-    return pids;
-  }
-  for (const name of entries) pids.push(...procsBelow(posix.join(dir, name)));
-  return pids;
+  return [...procs(dir), ...subdirs(dir).flatMap(procsBelow)];
 }
 
 /** The container's processes: those in its cgroup, wherever they went in their pid namespaces. */
@@ -169,14 +169,28 @@ function removeDir(dir: string, ms: number): boolean {
 
 /** Removes a cgroup and the ones the container made below it, deepest first. */
 function removeTree(dir: string): boolean {
-  let children: string[] = [];
-  try {
-    children = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch {
-    // gone already
-  }
-  const ok = children.every((c) => removeTree(posix.join(dir, c)));
+  const ok = subdirs(dir).every(removeTree);
   return ok && removeDir(dir, 2000);
+}
+
+/** SIGKILL until the cgroups are empty: a process may fork while its siblings die. */
+function killAll(dirs: string[]): void {
+  const kill = posix.join(dirs[0], 'cgroup.kill');
+  if (existsSync(kill)) {
+    try {
+      writeFile(kill, '1');
+    } catch {
+      // the loop below does the same
+    }
+  }
+  const sys = libc();
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const pids = new Set(dirs.flatMap(procsBelow));
+    if (pids.size === 0 || Date.now() > deadline) return;
+    for (const pid of pids) sys.kill(pid, SIGKILL);
+    sleep(10);
+  }
 }
 
 /**
@@ -186,22 +200,9 @@ function removeTree(dir: string): boolean {
  */
 export function removeCgroups(state: CgroupState): void {
   const own = state.paths.filter((p) => state.created.includes(p));
-  if (own.length > 0) {
-    const kill = posix.join(own[0], 'cgroup.kill');
-    if (existsSync(kill)) {
-      try {
-        writeFile(kill, '1');
-      } catch {
-        // the kill loop below does the same, racing with forks
-      }
-    }
-    const sys = libc();
-    for (const pid of new Set(own.flatMap(procsBelow))) sys.kill(pid, SIGKILL);
-  }
+  if (own.length > 0) killAll(own);
   for (const dir of [...state.created].reverse()) {
-    const ok = own.includes(dir)
-      ? removeTree(dir)
-      : readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory()) || removeDir(dir, 2000);
+    const ok = own.includes(dir) ? removeTree(dir) : subdirs(dir).length > 0 || removeDir(dir, 2000);
     if (!ok) log.warn(`cgroup ${dir} could not be removed: it is still busy`);
   }
 }

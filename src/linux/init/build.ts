@@ -15,6 +15,7 @@ import { emitRlimits } from '../rlimits.js';
 import { emitContainerHooks } from '../hooks.js';
 import { emitEarlyAttributes, emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../process-attributes.js';
 import { emitSeccomp } from '../seccomp.js';
+import { emitJoinCgroups } from '../cgroups/join.js';
 import {
   AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE, X_OK,
 } from '../../sys/constants.js';
@@ -55,6 +56,8 @@ export interface InitOptions {
   hookStdin: { createContainer: number[]; startContainer: number[] };
   /** The highest capability number this kernel knows. */
   lastCap: number;
+  /** The container's cgroup.procs files, one per hierarchy: the intermediate joins them. */
+  cgroupProcs?: string[];
 }
 
 export interface InitProgram {
@@ -92,6 +95,7 @@ export function buildInit(o: InitOptions): InitProgram {
     sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd), ...o.hookStdin.createContainer, ...o.hookStdin.startContainer,
   ]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
+  emitJoinCgroups(e, spec, o.cgroupProcs ?? []);
   emitEarlyAttributes(e, process);
   const joinUser = o.joinFds.find((j) => j.type === 'user');
   if (joinUser) {
