@@ -304,13 +304,6 @@ export class CaseContext {
 
   // ---- things a case makes outside the runtime ---------------------------------------
 
-  /** Writes an executable shell script into the case's directory and returns its path. */
-  script(name: string, body: string): string {
-    const path = join(this.dir, name);
-    writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-    return path;
-  }
-
   /** Starts a long-lived helper process (e.g. a namespace holder), killed at cleanup. */
   helper(file: string, args: string[]): number {
     const child = spawn(file, args, { stdio: 'ignore', detached: true });

@@ -24,17 +24,7 @@ export const common = {
     'Create',
     'All of the properties configured in `config.json` except for `process` MUST be applied.',
   ),
-  createCannotApply: req(
-    'runtime.md',
-    'Create',
-    'If the runtime cannot apply a property as specified in the configuration, it MUST generate an error and a new container MUST NOT be created.',
-  ),
   start: req('runtime.md', 'Start', 'This operation MUST run the user-specified program as specified by `process`.'),
-  runProgram: req(
-    'runtime.md',
-    'Lifecycle',
-    'The runtime MUST run the user-specified program, as specified by `process`.',
-  ),
   kill: req('runtime.md', 'Kill', 'This operation MUST send the specified signal to the container process.'),
   deleteStopped: req(
     'runtime.md',
@@ -45,11 +35,6 @@ export const common = {
     'runtime.md',
     'Query State',
     'This operation MUST return the state of a container as specified in the State section.',
-  ),
-  errorNoChange: req(
-    'runtime.md',
-    'Errors',
-    'Unless otherwise stated, generating an error MUST leave the state of the environment as if the operation were never attempted',
   ),
   validValues: req(
     'config.md',

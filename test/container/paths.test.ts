@@ -35,14 +35,15 @@ function create(sb: Sandbox, id: string, edit: (c: any) => void): { status: numb
   return { status: r.status, stderr: r.stderr, left: existsSync(join(sb.root, id)) };
 }
 
-/** The mountinfo line of a mount point, split at its fields. */
+/** The mountinfo line of the top mount at a mount point, split at its fields. */
 function mountLine(mountinfo: string, point: string): { root: string; options: string[]; fstype: string } | undefined {
+  let found: { root: string; options: string[]; fstype: string } | undefined;
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
     const f = left?.split(' ') ?? [];
-    if (f[4] === point && right) return { root: f[3], options: f[5].split(','), fstype: right.split(' ')[0] };
+    if (f[4] === point && right) found = { root: f[3], options: f[5].split(','), fstype: right.split(' ')[0] };
   }
-  return undefined;
+  return found;
 }
 
 for (const [mode, userns] of MODES) {
@@ -107,19 +108,19 @@ for (const [mode, userns] of MODES) {
     const sb = new Sandbox(t);
     const host = readFileSync('/proc/sys/kernel/shmmax', 'utf8');
     const out = inside(sb, 'sysctl', [
-      'cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/tcp_syncookies',
+      'cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/lo/forwarding',
       'cat /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname',
     ].join('; '), (c) => {
       userns(c);
       c.linux.sysctl = {
         'kernel.shmmax': '123456789',
         'net.ipv4.ip_forward': '1',
-        'net/ipv4/tcp_syncookies': '0',
+        'net.ipv4.conf.lo.forwarding': '0',
         'fs.mqueue.msg_max': '20',
         'kernel.domainname': 'example.test',
       };
     });
-    t.same(out.trim().split('\n'), ['123456789', '1', '0', '20', 'example.test']);
+    t.same(out.trim().split('\n'), ['123456789', '1', '0', '20', 'example.test'], 'read back inside');
     t.equal(readFileSync('/proc/sys/kernel/shmmax', 'utf8'), host, 'the host\'s value is unchanged');
   });
 }

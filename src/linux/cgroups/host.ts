@@ -46,26 +46,28 @@ interface CgroupMount {
   mountRoot: string;
 }
 
+const under = (path: string, dir: string) => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+
+/** The visible cgroup mounts, one per hierarchy (the first, when it is mounted twice). */
 export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
-  const mounts: CgroupMount[] = [];
-  const seen = new Set<string>();
+  let mounts: CgroupMount[] = [];
   for (const line of mountinfo.split('\n')) {
     const fields = line.split(' ');
     const dash = fields.indexOf('-');
     if (dash < 6) continue;
+    const mountPoint = unescape(fields[4]);
+    // A later mount on or above a cgroup mount hides it.
+    mounts = mounts.filter((m) => !under(m.mountPoint, mountPoint));
     const fsType = fields[dash + 1];
     if (fsType !== 'cgroup' && fsType !== 'cgroup2') continue;
     const version = fsType === 'cgroup2' ? 2 : 1;
     const controllers = version === 1
       ? (fields[dash + 3] ?? '').split(',').filter((o) => V1_CONTROLLERS.has(o) || o.startsWith('name='))
       : [];
-    // One hierarchy may be mounted more than once: the first mount stands for it.
-    const key = version === 2 ? 'cgroup2' : [...controllers].sort().join(',');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    mounts.push({ version, controllers, mountPoint: unescape(fields[4]), mountRoot: unescape(fields[3]) });
+    mounts.push({ version, controllers, mountPoint, mountRoot: unescape(fields[3]) });
   }
-  return mounts;
+  const key = (m: CgroupMount) => (m.version === 2 ? '' : [...m.controllers].sort().join(','));
+  return mounts.filter((m, i) => mounts.findIndex((o) => key(o) === key(m)) === i);
 }
 
 /** /proc/<pid>/cgroup: "id:controllers:path" per hierarchy; the cgroup2 line has no controllers. */

@@ -1,0 +1,52 @@
+import t from 'tap';
+import { statSync } from 'node:fs';
+import { Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
+
+const rootfs = sharedRootfs(t);
+
+function run(sb: Sandbox, id: string, script: string, edit: (c: any) => void) {
+  const config = baseConfig(rootfs, ['sh', '-c', script]);
+  edit(config);
+  return sb.runts(['run', '--bundle', sb.bundle(config), id]);
+}
+
+t.test('linux.devices: made with their type, numbers, mode and owner', async (t) => {
+  const sb = new Sandbox(t);
+  const r = run(sb, 'devs', 'ls -ln /dev/fuse /dev/sub/blk /dev/fifo', (c) => {
+    c.linux.devices = [
+      { path: '/dev/fuse', type: 'c', major: 10, minor: 229, fileMode: 0o640, uid: 12, gid: 34 },
+      { path: '/dev/sub/blk', type: 'b', major: 7, minor: 0, fileMode: 0o600 },
+      { path: '/dev/fifo', type: 'p', fileMode: 0o644 },
+    ];
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /crw-r-----\s+1 12\s+34\s+10,\s*229 .*\/dev\/fuse/, 'char device, mode 0640, owner 12:34');
+  t.match(r.stdout, /brw-------\s+1 0\s+0\s+7,\s*0 .*\/dev\/sub\/blk/, 'block device in a created directory');
+  t.match(r.stdout, /prw-r--r--\s+1 0\s+0\s+.*\/dev\/fifo/, 'fifo');
+});
+
+t.test('in a user namespace devices are bind-mounted; the host node is untouched', async (t) => {
+  const sb = new Sandbox(t);
+  const before = statSync('/dev/zero');
+  const r = run(sb, 'usrdev', 'head -c 4 /dev/zero | wc -c; grep -c " /dev/zero " /proc/self/mountinfo', (c) => {
+    c.linux.namespaces.push({ type: 'user' });
+    c.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    c.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.same(r.stdout.trim().split('\n').map((s) => s.trim()), ['4', '1'], '/dev/zero works and is a bind mount');
+  const after = statSync('/dev/zero');
+  t.same([after.uid, after.gid, after.mode], [before.uid, before.gid, before.mode], 'host /dev/zero unchanged');
+});
+
+t.test('an impossible device fails at create with one clear error and leaves nothing', async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['true']);
+  // a device node on a path that is a directory in the rootfs
+  config.linux.devices = [{ path: '/dev/pts', type: 'c', major: 1, minor: 3 }];
+  const r = sb.runts(['create', '--bundle', sb.bundle(config), 'baddev']);
+  t.equal(r.status, 1);
+  t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+  t.match(r.stderr, /^config\.json: linux\.devices\[0\]: create device \/dev\/pts: E[A-Z]+/);
+  t.equal(sb.runts(['state', 'baddev']).status, 1, 'no container');
+});
