@@ -54,13 +54,17 @@ function pathOk(kind: 'absolute' | 'relative', path: string | undefined, cgroups
   return kind === 'absolute' ? path === cgroupsPath : path === `/${cgroupsPath}` || path.endsWith(`/${cgroupsPath}`);
 }
 
+function missingReason(host: HostFacts, missing: string[]): string {
+  const inV2Only = missing.filter((c) => host.hierarchies.some((h) => h.version === 2 && h.controllers.includes(c)));
+  if (host.cgroupLayout === 'v1' && inV2Only.length === missing.length) {
+    return `${missing.join(', ')}: only in the cgroup2 mount of this hybrid host, not a cgroup v1 controller the runtimes use`;
+  }
+  return `${missing.join(', ')}: no such cgroup controller is mounted on this host (cgroup ${host.cgroupLayout})`;
+}
+
 async function runArea(t: CaseContext, a: CgroupArea, kind: 'absolute' | 'relative'): Promise<void> {
   const missing = a.controllers.filter((c) => !t.host.controllers.has(t.host.cgroupLayout === 'v2' ? v2Name(c) : c));
-  if (missing.length > 0) {
-    return t.skip(
-      `the ${missing.join(', ')} cgroup controller is not available for containers on this ${t.host.cgroupLayout} host`,
-    );
-  }
+  if (missing.length > 0) return t.skip(missingReason(t.host, missing));
   const reason = a.skip?.(t.host);
   if (reason) return t.skip(reason);
 
