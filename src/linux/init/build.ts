@@ -1,7 +1,6 @@
-import { posix } from 'node:path';
 import type { Spec } from '../../spec/types/config.js';
 import { Emitter } from './emit.js';
-import { ANY_ERRNO, type Ptr } from './program.js';
+import type { Ptr } from './program.js';
 import { MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
 import type { NamespacePlan } from '../namespaces.js';
 import { NAMESPACES } from '../namespaces.js';
@@ -10,16 +9,12 @@ import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../mounts.js';
 import { emitMaskedPaths, emitReadonlyPaths } from '../paths.js';
 import { emitSysctl } from '../sysctl.js';
 import { emitDevices } from '../devices.js';
-import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityPlan } from '../capabilities.js';
-import { emitRlimits } from '../rlimits.js';
+import type { CapabilityPlan } from '../capabilities.js';
 import { emitContainerHooks } from '../hooks.js';
-import { emitEarlyAttributes, emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../process-attributes.js';
-import { emitSeccomp } from '../seccomp.js';
+import { emitEarlyAttributes } from '../process-attributes.js';
+import { emitCloseInherited, emitCredentials, emitExec, emitLookup, record } from './process-steps.js';
 import { emitJoinCgroups } from '../cgroups/join.js';
-import {
-  AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE, X_OK,
-} from '../../sys/constants.js';
-import { ENOENT, EPERM } from '../../sys/errno.js';
+import { AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE } from '../../sys/constants.js';
 
 /**
  * The whole setup of a new container as one Program, run by two processes forked from the
@@ -64,21 +59,6 @@ export interface InitProgram {
   emitter: Emitter;
   /** The record buffer for error reports (int32 index into the arena). */
   report: Ptr;
-}
-
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-function record(e: Emitter, kind: number): Ptr {
-  const b = Buffer.alloc(RECORD_BYTES);
-  b.writeInt32LE(kind, 0);
-  return e.p.bytes(b);
-}
-
-/** Where execve may find args[0]: as given when it has a slash, else along PATH. */
-export function execCandidates(arg0: string, env: string[] = []): string[] {
-  if (arg0.includes('/')) return [arg0];
-  const pathVar = [...env].reverse().find((v) => v.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
-  return pathVar.split(':').map((dir) => posix.join(dir === '' ? '.' : dir, arg0));
 }
 
 export function buildInit(o: InitOptions): InitProgram {
@@ -156,33 +136,9 @@ export function buildInit(o: InitOptions): InitProgram {
     p.sys('setdomainname', [e.str(spec.domainname), Buffer.byteLength(spec.domainname)], { what: 'set domainname', configPath: 'domainname' });
   }
   p.sys('chdir', [e.str(cwd)], { what: `change to working directory ${cwd}`, configPath: 'process.cwd' });
-  emitRlimits(e, process.rlimits);
-  emitPrivilegedAttributes(e, process);
-  emitPersonality(e, spec);
-  emitCapabilitiesBeforeUser(e, o.capabilities, o.lastCap);
-  emitSeccomp(e, spec, 'before-user');
-  emitUser(e, spec, Boolean(joinUser) || o.namespaces.newUser);
-  emitCapabilitiesAfterUser(e, o.capabilities);
-  p.sys('umask', [process.user?.umask ?? 0o022], { what: 'set umask', configPath: 'process.user.umask' });
-
-  // Find the executable now, so that create fails when it is missing, as runc's does.
-  const exe = p.reg('exe');
-  const found = p.label('found');
-  const candidates = execCandidates(process.args![0], process.env);
-  const result = p.reg('access');
-  for (const c of candidates) {
-    const here = p.label(`found ${c}`);
-    const next = p.label(`next ${c}`);
-    p.sys('faccessat', [AT_FDCWD, e.str(c), X_OK, 0], { what: `look up ${c}` }, { save: result, tolerate: [ANY_ERRNO] });
-    p.jumpIfZero(result, here);
-    p.jump(next);
-    p.place(here);
-    p.set(exe, e.str(c));
-    p.jump(found);
-    p.place(next);
-  }
-  p.fail({ what: `exec: "${process.args![0]}": executable file not found in $PATH`, configPath: 'process.args' }, ENOENT);
-  p.place(found);
+  const inUserNamespace = Boolean(joinUser) || o.namespaces.newUser;
+  emitCredentials(e, spec, o.capabilities, o.lastCap, inUserNamespace);
+  const exe = emitLookup(e, process);
 
   p.sys('write', [sock, record(e, MSG_READY), RECORD_BYTES], { what: 'report ready' });
   const fifo = p.reg('fifo');
@@ -191,47 +147,8 @@ export function buildInit(o: InitOptions): InitProgram {
   p.sys('close', [fifo], { what: 'close exec.fifo' });
   emitContainerHooks(e, spec, 'startContainer', o.hookStdin.startContainer);
 
-  // The process gets stdio and the passed fds; everything else closes on execve.
-  const keep = 3 + o.extraFds;
-  for (let fd = 0; fd < keep; fd++) {
-    p.sys('fcntl', [fd, F_SETFD, 0], { what: `pass fd ${fd}` }, { tolerate: [ANY_ERRNO] });
-  }
-  p.sys('close_range', [keep, 0xffffffff, CLOSE_RANGE_CLOEXEC], { what: 'mark other fds close-on-exec' });
-  emitFinalAttributes(e, process);
-  emitSeccomp(e, spec, 'final');
-  const argv = p.pointerArray(process.args!.map((a) => e.str(a)));
-  const envp = p.pointerArray((process.env ?? []).map((v) => e.str(v)));
-  p.sys('execve', [exe, argv, envp], { what: `exec ${process.args![0]}`, configPath: 'process.args' });
+  emitExec(e, spec, exe, o.extraFds);
   return { emitter: e, report };
-}
-
-/**
- * Closes every fd the runtime's Node process had open (its event loop, a held lock…)
- * except stdio, the passed fds and the ones the setup needs: a copy of a lock fd would
- * hold the lock for as long as the container waits in `created`.
- */
-function emitCloseInherited(e: Emitter, from: number, keep: number[]): void {
-  const kept = [...new Set(keep)].filter((fd) => fd >= from).sort((a, b) => a - b);
-  let start = from;
-  const step = { what: 'close inherited fds' };
-  for (const fd of kept) {
-    if (fd > start) e.p.sys('close_range', [start, fd - 1, 0], step);
-    start = fd + 1;
-  }
-  e.p.sys('close_range', [start, 0xffffffff, 0], step);
-}
-
-function emitUser(e: Emitter, spec: Spec, inUserNamespace: boolean): void {
-  const user = spec.process!.user ?? { uid: 0, gid: 0 };
-  const gids = user.additionalGids ?? [];
-  const list = Buffer.alloc(4 * Math.max(1, gids.length));
-  gids.forEach((g, i) => list.writeUInt32LE(g, 4 * i));
-  // Host supplementary groups must not leak in; a joined user namespace may deny setgroups.
-  e.p.sys('setgroups', [gids.length, e.p.bytes(list)], { what: 'set additional groups', configPath: 'process.user.additionalGids' },
-    { tolerate: inUserNamespace && gids.length === 0 ? [EPERM] : [] });
-  const step = { what: `switch to uid ${user.uid} gid ${user.gid}`, configPath: 'process.user' };
-  e.p.sys('setresgid', [user.gid, user.gid, user.gid], step);
-  e.p.sys('setresuid', [user.uid, user.uid, user.uid], step);
 }
 
 /** Offsets of a new time namespace go in before its first process is created. */

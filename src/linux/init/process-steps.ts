@@ -1,0 +1,121 @@
+import { posix } from 'node:path';
+import type { Process, Spec } from '../../spec/types/config.js';
+import type { Emitter } from './emit.js';
+import { ANY_ERRNO, type Ptr, type Reg } from './program.js';
+import { RECORD_BYTES } from './protocol.js';
+import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityPlan } from '../capabilities.js';
+import { emitRlimits } from '../rlimits.js';
+import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../process-attributes.js';
+import { emitSeccomp } from '../seccomp.js';
+import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, X_OK } from '../../sys/constants.js';
+import { ENOENT, EPERM } from '../../sys/errno.js';
+
+/**
+ * Steps shared by every process runts starts in a container — the init of `create` and
+ * the processes of `exec`: closing what Node had open, the switch to the process's
+ * credentials, finding the executable and the final execve.
+ */
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** A protocol record of `kind` in the arena. */
+export function record(e: Emitter, kind: number): Ptr {
+  const b = Buffer.alloc(RECORD_BYTES);
+  b.writeInt32LE(kind, 0);
+  return e.p.bytes(b);
+}
+
+/** Where execve may find args[0]: as given when it has a slash, else along PATH. */
+export function execCandidates(arg0: string, env: string[] = []): string[] {
+  if (arg0.includes('/')) return [arg0];
+  const pathVar = [...env].reverse().find((v) => v.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
+  return pathVar.split(':').map((dir) => posix.join(dir === '' ? '.' : dir, arg0));
+}
+
+/**
+ * Closes every fd the runtime's Node process had open (its event loop, a held lock…)
+ * except stdio, the passed fds and the ones the setup needs: a copy of a lock fd would
+ * hold the lock for as long as the container waits in `created`.
+ */
+export function emitCloseInherited(e: Emitter, from: number, keep: number[]): void {
+  const kept = [...new Set(keep)].filter((fd) => fd >= from).sort((a, b) => a - b);
+  let start = from;
+  const step = { what: 'close inherited fds' };
+  for (const fd of kept) {
+    if (fd > start) e.p.sys('close_range', [start, fd - 1, 0], step);
+    start = fd + 1;
+  }
+  e.p.sys('close_range', [start, 0xffffffff, 0], step);
+}
+
+function emitUser(e: Emitter, process: Process, inUserNamespace: boolean): void {
+  const user = process.user ?? { uid: 0, gid: 0 };
+  const gids = user.additionalGids ?? [];
+  const list = Buffer.alloc(4 * Math.max(1, gids.length));
+  gids.forEach((g, i) => list.writeUInt32LE(g, 4 * i));
+  // Host supplementary groups must not leak in; a joined user namespace may deny setgroups.
+  e.p.sys('setgroups', [gids.length, e.p.bytes(list)], { what: 'set additional groups', configPath: 'process.user.additionalGids' },
+    { tolerate: inUserNamespace && gids.length === 0 ? [EPERM] : [] });
+  const step = { what: `switch to uid ${user.uid} gid ${user.gid}`, configPath: 'process.user' };
+  e.p.sys('setresgid', [user.gid, user.gid, user.gid], step);
+  e.p.sys('setresuid', [user.uid, user.uid, user.uid], step);
+}
+
+/**
+ * From root in the container's namespaces to the process's own credentials: limits and
+ * attributes that need privilege first, then capabilities around the user switch.
+ * `spec.process` is the process being started.
+ */
+export function emitCredentials(e: Emitter, spec: Spec, caps: CapabilityPlan, lastCap: number, inUserNamespace: boolean): void {
+  const process = spec.process!;
+  emitRlimits(e, process.rlimits);
+  emitPrivilegedAttributes(e, process);
+  emitPersonality(e, spec);
+  emitCapabilitiesBeforeUser(e, caps, lastCap);
+  emitSeccomp(e, spec, 'before-user');
+  emitUser(e, process, inUserNamespace);
+  emitCapabilitiesAfterUser(e, caps);
+  e.p.sys('umask', [process.user?.umask ?? 0o022], { what: 'set umask', configPath: 'process.user.umask' });
+}
+
+/**
+ * Finds process.args[0] along the process's PATH as the process's user, so that a missing
+ * executable is an error of create (or exec), as with runc. Returns the register holding
+ * the found path.
+ */
+export function emitLookup(e: Emitter, process: Process): Reg {
+  const p = e.p;
+  const exe = p.reg('exe');
+  const found = p.label('found');
+  const result = p.reg('access');
+  for (const c of execCandidates(process.args![0], process.env)) {
+    const here = p.label(`found ${c}`);
+    const next = p.label(`next ${c}`);
+    p.sys('faccessat', [AT_FDCWD, e.str(c), X_OK, 0], { what: `look up ${c}` }, { save: result, tolerate: [ANY_ERRNO] });
+    p.jumpIfZero(result, here);
+    p.jump(next);
+    p.place(here);
+    p.set(exe, e.str(c));
+    p.jump(found);
+    p.place(next);
+  }
+  p.fail({ what: `exec: "${process.args![0]}": executable file not found in $PATH`, configPath: 'process.args' }, ENOENT);
+  p.place(found);
+  return exe;
+}
+
+/** The process gets stdio and the passed fds; everything else closes on execve. */
+export function emitExec(e: Emitter, spec: Spec, exe: Reg, extraFds: number): void {
+  const p = e.p;
+  const process = spec.process!;
+  const keep = 3 + extraFds;
+  for (let fd = 0; fd < keep; fd++) {
+    p.sys('fcntl', [fd, F_SETFD, 0], { what: `pass fd ${fd}` }, { tolerate: [ANY_ERRNO] });
+  }
+  p.sys('close_range', [keep, 0xffffffff, CLOSE_RANGE_CLOEXEC], { what: 'mark other fds close-on-exec' });
+  emitFinalAttributes(e, process);
+  emitSeccomp(e, spec, 'final');
+  const argv = p.pointerArray(process.args!.map((a) => e.str(a)));
+  const envp = p.pointerArray((process.env ?? []).map((v) => e.str(v)));
+  p.sys('execve', [exe, argv, envp], { what: `exec ${process.args![0]}`, configPath: 'process.args' });
+}
