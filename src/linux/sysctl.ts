@@ -86,8 +86,15 @@ export function emitSysctl(e: Emitter, spec: Spec): void {
   checkSysctl(spec);
   const fd = e.p.reg('sysctl');
   for (const [key, value = ''] of entries) {
+    const configPath = joinPath('linux.sysctl', key);
+    if (dottedKey(key) === 'kernel.domainname') {
+      // The file answers only the host's root, even in a uts namespace of a user namespace;
+      // setdomainname(2) asks for CAP_SYS_ADMIN over the uts namespace.
+      e.p.sys('setdomainname', [e.str(value), Buffer.byteLength(value)], { what: `set domainname ${value}`, configPath });
+      continue;
+    }
     const file = sysctlFile(key);
-    const step = { what: `write ${value} to ${file}`, configPath: joinPath('linux.sysctl', key) };
+    const step = { what: `write ${value} to ${file}`, configPath };
     openInContainer(e, file, O_WRONLY, fd, step, { resolve: RESOLVE_NO_SYMLINKS });
     e.p.sys('write', [fd, e.str(value), Buffer.byteLength(value)], step);
     e.p.sys('close', [fd], step);
