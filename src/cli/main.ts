@@ -124,6 +124,8 @@ export function buildProgram(): Command {
     .description('execute a new process inside the container')
     .argument('<container-id>')
     .argument('[command...]')
+    // as with runc, what follows the container id is the command, flags and all
+    .passThroughOptions()
     .option('--console-socket <path>', 'path to an AF_UNIX socket which will receive the pty master fd')
     .option('--cwd <dir>', 'current working directory in the container')
     .option('-e, --env <var>', 'set environment variables', collect, [])
@@ -140,7 +142,7 @@ export function buildProgram(): Command {
     .option('--preserve-fds <n>', 'pass N additional file descriptors to the container', '0')
     .option('--cgroup <path>', 'run the process in an (existing) sub-cgroup(s)')
     .option('--ignore-paused', 'allow exec in a paused container', false)
-    .action(action(program, () => import('./not-implemented.js')));
+    .action(action(program, () => import('./exec.js')));
 
   program
     .command('list')

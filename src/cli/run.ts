@@ -1,4 +1,3 @@
-import { constants } from 'node:os';
 import type { GlobalOptions } from './main.js';
 import { createContainer } from '../container/create.js';
 import { startContainer } from '../container/start.js';
@@ -6,6 +5,7 @@ import { deleteContainer } from '../container/delete.js';
 import { checkId } from '../container/id.js';
 import { libc } from '../sys/libc.js';
 import { parseCount } from './args.js';
+import { waitForwarding } from './wait.js';
 import type { CreateFlags } from './create.js';
 import { PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
 
@@ -13,30 +13,6 @@ interface RunFlags extends CreateFlags {
   detach: boolean;
   keep: boolean;
   subreaper: boolean;
-}
-
-/** Signals an interactive user sends to `runts run` go on to the container. */
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-
-/** Waits for a child without blocking the event loop, so forwarded signals get through. */
-function waitExit(pid: number): Promise<number> {
-  const sys = libc();
-  const status = Buffer.alloc(4);
-  return new Promise((resolve) => {
-    const again = () =>
-      sys.waitpidAsync(pid, status, 0, (_err, r) => {
-        if (r === pid) resolve(status.readInt32LE(0));
-        else if (r < 0 && sys.errno() === 10) resolve(0);
-        else again();
-      });
-    again();
-  });
-}
-
-/** The exit code of a wait status: the process's own, or 128 + the signal that killed it. */
-export function exitCode(status: number): number {
-  const sig = status & 0x7f;
-  return sig === 0 ? (status >> 8) & 0xff : 128 + sig;
 }
 
 export async function run(id: string, flags: RunFlags, g: GlobalOptions): Promise<number> {
@@ -57,10 +33,7 @@ export async function run(id: string, flags: RunFlags, g: GlobalOptions): Promis
     throw err;
   }
   if (flags.detach) return 0;
-  const forward = (sig: NodeJS.Signals) => sys.kill(state.pid, constants.signals[sig]);
-  for (const s of FORWARDED) process.on(s, forward);
-  const status = await waitExit(state.pid);
-  for (const s of FORWARDED) process.off(s, forward);
+  const code = await waitForwarding(state.pid);
   if (!flags.keep) deleteContainer(g.root, id, true);
-  return exitCode(status);
+  return code;
 }

@@ -1,12 +1,16 @@
-import { closeSync, openSync, readdirSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import type { Spec, LinuxIDMapping } from '../../spec/types/config.js';
 import { RuntsError } from '../../errors.js';
 import { libc } from '../../sys/libc.js';
 import { fork } from '../../sys/fork.js';
 import { syscallNumber } from '../../sys/syscalls.js';
 import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, SOCK_CLOEXEC, SOCK_STREAM } from '../../sys/constants.js';
-import { planNamespaces, openNamespace } from '../namespaces.js';
+import { NAMESPACES, planNamespaces, openNamespace } from '../namespaces.js';
 import { buildInit } from './build.js';
+import { buildExec, type ExecOptions } from './build-exec.js';
+import type { Emitter } from './emit.js';
+import type { Linked, Ptr } from './program.js';
+import type { LinuxNamespaceType } from '../../spec/types/config.js';
 import { execute } from './executor.js';
 import { MSG_ERROR, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
 import { hooksOf, runHooks } from '../hooks.js';
@@ -66,6 +70,43 @@ function readRecord(fd: number, buf: Buffer): boolean {
   return true;
 }
 
+/** Links a built program and forks the intermediate process that runs it. */
+function launch(built: { emitter: Emitter; report: Ptr }, childEnd: number, name: string): { program: Linked; pid: number } {
+  const sys = libc();
+  const program = built.emitter.p.link(sys.address);
+  log.debug(`${name} program: ${program.code.length} instructions, ${program.arena.length} bytes`);
+  const ctx = {
+    program,
+    syscall: sys.syscall,
+    errno: sys.errno,
+    reportFd: childEnd,
+    reportIndex: built.report.offset / 4,
+    reportAddress: sys.address(program.arena) + BigInt(built.report.offset),
+    writeNr: syscallNumber('write'),
+    exitNr: syscallNumber('exit_group'),
+  };
+  return { program, pid: fork(() => execute(ctx)) };
+}
+
+function socketPair(fds: number[]): { parentEnd: number; childEnd: number } {
+  const sys = libc();
+  const pair = Buffer.alloc(8);
+  if (sys.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+    throw new RuntsError('socketpair', { errno: sys.errno() });
+  }
+  const parentEnd = pair.readInt32LE(0);
+  const childEnd = pair.readInt32LE(4);
+  fds.push(parentEnd);
+  return { parentEnd, childEnd };
+}
+
+function failure(program: Linked, buf: Buffer): RuntsError {
+  const a = buf.readInt32LE(4);
+  const b = buf.readInt32LE(8);
+  const step = program.steps[a] ?? { what: `setup step ${a}` };
+  return new RuntsError(step.what, { errno: b === 0 ? undefined : b, configPath: step.configPath });
+}
+
 /** Creates the container's processes; returns the init's pid once it is ready. */
 export function spawnInit(o: SpawnOptions): number {
   const sys = libc();
@@ -81,13 +122,7 @@ export function spawnInit(o: SpawnOptions): number {
     });
     const stateDirFd = openSync(o.stateDir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     fds.push(stateDirFd);
-    const pair = Buffer.alloc(8);
-    if (sys.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-      throw new RuntsError('socketpair', { errno: sys.errno() });
-    }
-    const parentEnd = pair.readInt32LE(0);
-    const childEnd = pair.readInt32LE(4);
-    fds.push(parentEnd);
+    const { parentEnd, childEnd } = socketPair(fds);
 
     const pipes = {
       createContainer: hooksOf(o.spec, 'createContainer').map(() => hookPipe(fds)),
@@ -101,20 +136,9 @@ export function spawnInit(o: SpawnOptions): number {
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
-    const program = built.emitter.p.link(sys.address);
-    log.debug(`init program: ${program.code.length} instructions, ${program.arena.length} bytes`);
-    const reportAddress = sys.address(program.arena) + BigInt(built.report.offset);
-    const ctx = {
-      program,
-      syscall: sys.syscall,
-      errno: sys.errno,
-      reportFd: childEnd,
-      reportIndex: built.report.offset / 4,
-      reportAddress,
-      writeNr: syscallNumber('write'),
-      exitNr: syscallNumber('exit_group'),
-    };
-    intermediate = fork(() => execute(ctx));
+    const launched = launch(built, childEnd, 'init');
+    const program = launched.program;
+    intermediate = launched.pid;
     closeSync(childEnd);
 
     const buf = Buffer.alloc(RECORD_BYTES);
@@ -123,8 +147,6 @@ export function spawnInit(o: SpawnOptions): number {
         throw new RuntsError('container init exited before it was ready');
       }
       const kind = buf.readInt32LE(0);
-      const a = buf.readInt32LE(4);
-      const b = buf.readInt32LE(8);
       if (kind === MSG_USERNS) {
         writeIdMaps(intermediate, o.spec);
         writeSync(parentEnd, Buffer.from([1]));
@@ -144,12 +166,11 @@ export function spawnInit(o: SpawnOptions): number {
         }
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_PID) {
-        init = a;
+        init = buf.readInt32LE(4);
       } else if (kind === MSG_READY) {
         break;
       } else if (kind === MSG_ERROR) {
-        const step = program.steps[a] ?? { what: `setup step ${a}` };
-        throw new RuntsError(step.what, { errno: b === 0 ? undefined : b, configPath: step.configPath });
+        throw failure(program, buf);
       }
     }
     reap(intermediate);
@@ -158,6 +179,56 @@ export function spawnInit(o: SpawnOptions): number {
     if (init > 0) {
       sys.kill(init, 9);
       reap(init);
+    }
+    if (intermediate > 0) reap(intermediate);
+    throw err;
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds'> {
+  /** The container init's pid, whose namespaces the process joins. */
+  initPid: number;
+  namespaces: LinuxNamespaceType[];
+}
+
+/**
+ * Starts a process in a running container; returns its pid once it has exec'd. The init's
+ * namespaces that are also this process's own are not joined (setns into one's own user
+ * namespace fails).
+ */
+export function spawnExec(o: SpawnExecOptions): number {
+  const sys = libc();
+  const fds: number[] = [];
+  let intermediate = -1;
+  let pid = -1;
+  try {
+    const joinFds = planNamespaces(o.namespaces.map((type) => ({ type, path: `/proc/${o.initPid}/ns/${NAMESPACES[type].proc}` })))
+      .join.filter((j) => statSync(j.path).ino !== statSync(`/proc/self/ns/${NAMESPACES[j.type].proc}`).ino)
+      .map((j) => {
+        const fd = openNamespace(j.type, j.path, j.configPath);
+        fds.push(fd);
+        return { type: j.type, fd };
+      });
+    const { parentEnd, childEnd } = socketPair(fds);
+    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd }), childEnd, 'exec');
+    intermediate = launched.pid;
+    closeSync(childEnd);
+    const buf = Buffer.alloc(RECORD_BYTES);
+    // The socket closes on the process's execve: end-of-file after its pid is success.
+    while (readRecord(parentEnd, buf)) {
+      const kind = buf.readInt32LE(0);
+      if (kind === MSG_PID) pid = buf.readInt32LE(4);
+      else if (kind === MSG_ERROR) throw failure(launched.program, buf);
+    }
+    reap(intermediate);
+    if (pid < 0) throw new RuntsError('the process exited before it was started');
+    return pid;
+  } catch (err) {
+    if (pid > 0) {
+      sys.kill(pid, 9);
+      reap(pid);
     }
     if (intermediate > 0) reap(intermediate);
     throw err;

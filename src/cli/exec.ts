@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import type { GlobalOptions } from './main.js';
+import type { Process } from '../spec/types/config.js';
+import { RuntsError } from '../errors.js';
+import { execProcess } from '../container/exec.js';
+import { readState } from '../container/state.js';
+import { parseCount } from './args.js';
+import { waitForwarding } from './wait.js';
+
+interface ExecFlags {
+  consoleSocket?: string;
+  cwd?: string;
+  env: string[];
+  tty: boolean;
+  user?: string;
+  additionalGids: string[];
+  process?: string;
+  detach: boolean;
+  pidFile?: string;
+  processLabel?: string;
+  apparmor?: string;
+  newPrivs: boolean;
+  cap: string[];
+  preserveFds: string;
+  cgroup?: string;
+  ignorePaused: boolean;
+}
+
+function parseId(value: string, what: string): number {
+  if (!/^\d+$/.test(value)) throw new RuntsError(`invalid ${what} ${JSON.stringify(value)}: expected a number`);
+  return Number(value);
+}
+
+/**
+ * The process to run, as runc builds it: a process.json given with -p, or the
+ * container's own process with the command and the flags laid over it.
+ */
+function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
+  if (f.process) {
+    try {
+      return JSON.parse(readFileSync(f.process, 'utf8')) as Process;
+    } catch (err) {
+      throw RuntsError.fromNode(`read process file ${f.process}`, err);
+    }
+  }
+  if (!command.length) throw new RuntsError('exec: a command is required (or --process)');
+  const p: Process = { ...base, args: command, terminal: f.tty, env: [...(base.env ?? []), ...f.env] };
+  delete p.consoleSize;
+  if (f.cwd) p.cwd = f.cwd;
+  if (f.user) {
+    const [uid, gid] = f.user.split(':');
+    p.user = { ...p.user, uid: parseId(uid, 'uid'), gid: gid === undefined ? 0 : parseId(gid, 'gid') };
+  }
+  if (f.additionalGids.length) p.user = { ...(p.user ?? { uid: 0, gid: 0 }), additionalGids: f.additionalGids.map((g) => parseId(g, 'gid')) };
+  if (f.newPrivs) p.noNewPrivileges = true;
+  if (f.apparmor) p.apparmorProfile = f.apparmor;
+  if (f.processLabel) p.selinuxLabel = f.processLabel;
+  if (f.cap.length) {
+    const add = (set: string[] | undefined) => [...new Set([...(set ?? []), ...f.cap])];
+    const c = p.capabilities ?? {};
+    p.capabilities = { ...c, bounding: add(c.bounding), effective: add(c.effective), permitted: add(c.permitted), ambient: add(c.ambient) };
+  }
+  return p;
+}
+
+export async function run(id: string, command: string[], flags: ExecFlags, g: GlobalOptions): Promise<number> {
+  if (flags.consoleSocket || flags.tty) throw new RuntsError('exec with a terminal is not supported yet');
+  if (flags.cgroup) throw new RuntsError('exec --cgroup is not supported yet');
+  const state = readState(g.root, id);
+  const process = buildProcess(state.config.process!, command, flags);
+  const pid = execProcess(g.root, id, process, { extraFds: parseCount(flags.preserveFds, '--preserve-fds'), pidFile: flags.pidFile });
+  if (flags.detach) return 0;
+  return waitForwarding(pid);
+}

@@ -1,0 +1,43 @@
+import { isAbsolute } from 'node:path';
+import type { Process } from '../spec/types/config.js';
+import { RuntsError } from '../errors.js';
+import { readState, statusOf, writeAtomic } from './state.js';
+import { spawnExec } from '../linux/init/spawn.js';
+import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
+import { checkLsm } from '../linux/process-attributes.js';
+import { cgroupProcsFiles } from '../linux/cgroups/join.js';
+import * as log from '../log.js';
+
+export interface ExecOptions {
+  extraFds: number;
+  pidFile?: string;
+}
+
+/**
+ * exec: a new process in a created or running container, in all of its namespaces and
+ * cgroups. Returns the process's pid once it has exec'd.
+ */
+export function execProcess(root: string, id: string, process: Process, o: ExecOptions): number {
+  const state = readState(root, id);
+  const status = statusOf(root, state);
+  if (status === 'stopped') throw new RuntsError('cannot exec in a stopped container');
+  if (!process.args?.length) throw new RuntsError('process.args must not be empty', { configPath: 'process.args' });
+  if (!isAbsolute(process.cwd)) throw new RuntsError(`cwd ${process.cwd} must be an absolute path`, { configPath: 'process.cwd' });
+  if (process.terminal) throw new RuntsError('exec with a terminal is not supported yet', { configPath: 'process.terminal' });
+  checkLsm(process);
+  const capabilities = planCapabilities(process.capabilities, hostBounding());
+  for (const name of capabilities.unavailable) {
+    log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);
+  }
+  const pid = spawnExec({
+    spec: { ...state.config, process },
+    initPid: state.pid,
+    namespaces: (state.config.linux?.namespaces ?? []).map((n) => n.type),
+    extraFds: o.extraFds,
+    capabilities,
+    lastCap: lastCap(),
+    cgroupProcs: state.cgroups ? cgroupProcsFiles(state.cgroups) : [],
+  });
+  if (o.pidFile) writeAtomic(o.pidFile, String(pid));
+  return pid;
+}

@@ -1,0 +1,62 @@
+import type { Spec } from '../../spec/types/config.js';
+import { Emitter } from './emit.js';
+import type { Ptr } from './program.js';
+import { MSG_PID, RECORD_BYTES } from './protocol.js';
+import { NAMESPACES } from '../namespaces.js';
+import type { LinuxNamespaceType } from '../../spec/types/config.js';
+import { emitResetSignals } from '../signals.js';
+import { emitJoinCgroups } from '../cgroups/join.js';
+import type { CapabilityPlan } from '../capabilities.js';
+import { emitCloseInherited, emitCredentials, emitExec, emitLookup, record } from './process-steps.js';
+import { CLONE_PARENT, PR_SET_DUMPABLE } from '../../sys/constants.js';
+
+/**
+ * The program of `runts exec`: a new process in a running container. The intermediate
+ * process joins the init's cgroups and namespaces (user first, mount last), clones the
+ * process with CLONE_PARENT — inside the container's pid namespace — and exits; the
+ * process takes its credentials and execs. No message says it exec'd: the socket is
+ * close-on-exec, so the runtime reads end-of-file.
+ */
+
+export interface ExecOptions {
+  /** The container's config with `process` replaced by the process to start. */
+  spec: Spec;
+  /** The init's namespaces to join, in join order. */
+  joinFds: { type: LinuxNamespaceType; fd: number }[];
+  socketFd: number;
+  extraFds: number;
+  capabilities: CapabilityPlan;
+  lastCap: number;
+  cgroupProcs: string[];
+}
+
+export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
+  const e = new Emitter(-1);
+  const p = e.p;
+  const report = record(e, 0);
+  emitResetSignals(e);
+  emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd)]);
+  p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
+  emitJoinCgroups(e, o.spec, o.cgroupProcs);
+  for (const j of o.joinFds) {
+    p.sys('setns', [j.fd, NAMESPACES[j.type].flag], { what: `join the container's ${j.type} namespace` });
+  }
+  const cloneArgs = Buffer.alloc(64);
+  cloneArgs.writeBigUInt64LE(BigInt(CLONE_PARENT), 0);
+  const pid = p.reg('pid');
+  const child = p.label('process');
+  p.sys('clone3', [p.bytes(cloneArgs), 64], { what: 'create the process' }, { save: pid });
+  p.jumpIfZero(pid, child);
+  const pidRecord = record(e, MSG_PID);
+  p.store32(pidRecord, 1, pid);
+  p.sys('write', [o.socketFd, pidRecord, RECORD_BYTES], { what: 'report the process pid' });
+  p.sys('exit_group', [0], { what: 'intermediate process exit' });
+
+  p.place(child);
+  const process = o.spec.process!;
+  p.sys('chdir', [e.str(process.cwd)], { what: `change to working directory ${process.cwd}`, configPath: 'process.cwd' });
+  emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'));
+  const exe = emitLookup(e, process);
+  emitExec(e, o.spec, exe, o.extraFds);
+  return { emitter: e, report };
+}
