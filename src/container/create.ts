@@ -7,6 +7,7 @@ import { libc } from '../sys/libc.js';
 import { hasNamespace } from '../linux/namespaces.js';
 import { rootfsPath } from '../linux/mounts.js';
 import { spawnInit } from '../linux/init/spawn.js';
+import { runHooks } from '../linux/hooks.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
@@ -98,6 +99,10 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
     // spawnInit has killed and reaped the container's processes by now
     if (made.cgroups) removeCgroups(made.cgroups);
     rmSync(dir, { recursive: true, force: true });
+    // A failed create-time hook continues the lifecycle at its end: the poststop hooks run.
+    if (err instanceof RuntsError && err.configPath?.startsWith('hooks.')) {
+      runHooks(spec, 'poststop', { ociVersion: spec.ociVersion, id, status: 'stopped', bundle }, true);
+    }
     throw err;
   }
 }

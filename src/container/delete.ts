@@ -24,6 +24,21 @@ function awaitExit(state: ContainerState, timeoutMs: number): boolean {
   return true;
 }
 
+/**
+ * Undoes what create made (runtime.md lifecycle step 12) and runs the poststop hooks
+ * (step 13): the end of every container, deleted or failed at start. The caller holds the
+ * container's lock.
+ */
+export function destroyContainer(root: string, state: ContainerState): void {
+  if (isAlive(state.pid, state.startTime)) {
+    signalAll(state, SIGKILL);
+    if (!awaitExit(state, 10_000)) throw new RuntsError(`container ${state.id} did not exit after SIGKILL`);
+  }
+  if (state.cgroups) removeCgroups(state.cgroups);
+  rmSync(containerDir(root, state.id), { recursive: true, force: true });
+  runHooks(state.config, 'poststop', { ...hookState(state), status: 'stopped' }, true);
+}
+
 /** delete: removes a stopped container and all create made; --force kills it first. */
 export function deleteContainer(root: string, id: string, force: boolean): void {
   withLock(root, id, () => {
@@ -35,13 +50,7 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
     }
     const state = readState(root, id);
     const status = statusOf(root, state);
-    if (status !== 'stopped') {
-      if (!force) throw new RuntsError(`cannot delete container ${id} that is not stopped: ${status}`);
-      signalAll(state, SIGKILL);
-      if (!awaitExit(state, 10_000)) throw new RuntsError(`container ${id} did not exit after SIGKILL`);
-    }
-    if (state.cgroups) removeCgroups(state.cgroups);
-    rmSync(dir, { recursive: true, force: true });
-    runHooks(state.config, 'poststop', { ...hookState(state), status: 'stopped' }, true);
+    if (status !== 'stopped' && !force) throw new RuntsError(`cannot delete container ${id} that is not stopped: ${status}`);
+    destroyContainer(root, state);
   });
 }

@@ -7,11 +7,14 @@ import { FIFO, containerDir, hookState, readState, statusOf } from './state.js';
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { runHooks } from '../linux/hooks.js';
+import { destroyContainer } from './delete.js';
 
 /**
  * start: lets the waiting init go on to exec the user's process. Opening exec.fifo
- * unblocks the init's open; its one byte says it got past it. The fifo is opened
- * read-write so the open never blocks, and the wait polls so a dead init is noticed.
+ * unblocks the init's open; the init runs the startContainer hooks, then its one byte
+ * says it goes on to execve. The fifo is opened read-write so the open never blocks, and
+ * the wait polls so a dead init is noticed. A failure here destroys the container and runs
+ * the poststop hooks (runtime.md lifecycle steps 7 and 9).
  */
 export function startContainer(root: string, id: string): void {
   withLock(root, id, () => {
@@ -30,13 +33,23 @@ export function startContainer(root: string, id: string): void {
         const r = sys.poll(pfd, 1, 100);
         if (r > 0) break;
         if (r < 0 && sys.errno() !== 4) throw new RuntsError('poll exec.fifo', { errno: sys.errno() });
-        if (!isAlive(state.pid, state.startTime)) throw new RuntsError('container init exited before start');
+        if (!isAlive(state.pid, state.startTime)) {
+          destroyContainer(root, state);
+          throw new RuntsError('the container init exited during start: a startContainer hook failed or it was killed', {
+            configPath: (state.config.hooks?.startContainer ?? []).length ? 'hooks.startContainer' : undefined,
+          });
+        }
       }
       readSync(fd, Buffer.alloc(1), 0, 1, null);
     } finally {
       closeSync(fd);
     }
     unlinkSync(fifo);
-    runHooks(state.config, 'poststart', { ...hookState(state), status: 'running' }, true);
+    try {
+      runHooks(state.config, 'poststart', { ...hookState(state), status: 'running' });
+    } catch (err) {
+      destroyContainer(root, state);
+      throw err;
+    }
   });
 }

@@ -36,7 +36,8 @@ t.test('every hook runs at its point, in its namespace, with the state on stdin'
     t.ok(existsSync(join(out, `${phase}.json`)), `${phase} ran at create`);
     const state = JSON.parse(readFileSync(join(out, `${phase}.json`), 'utf8'));
     t.equal(state.id, 'h1', `${phase} got the state`);
-    t.equal(state.pid, pid, `${phase} got the init pid`);
+    // state.md: the pid as seen from the namespace the hook runs in
+    t.equal(state.pid, phase === 'createContainer' ? 1 : pid, `${phase} got the init pid`);
   }
   t.equal(readFileSync(join(out, 'createRuntime.mnt'), 'utf8').trim(), hostMnt, 'createRuntime in the runtime namespace');
   t.equal(readFileSync(join(out, 'createContainer.mnt'), 'utf8').trim(), containerMnt, 'createContainer in the container namespace');
@@ -65,15 +66,35 @@ t.test('a failing prestart, createRuntime or createContainer hook fails create a
   }
 });
 
-t.test('a failing poststart hook is a warning; the container runs', async (t) => {
+t.test('a failing startContainer or poststart hook fails start, destroys the container, runs poststop', async (t) => {
   const sb = new Sandbox(t);
-  const config = baseConfig(rootfs, ['sleep', '1000']);
-  config.hooks = { poststart: [{ path: '/bin/false', args: ['false'] }] };
-  t.equal(sb.runts(['create', '--bundle', sb.bundle(config), 'ps1']).status, 0);
-  const r = sb.runts(['start', 'ps1']);
-  t.equal(r.status, 0);
-  t.match(r.stderr, 'poststart hook 0 (/bin/false) failed');
-  t.equal(sb.state('ps1').status, 'running');
+  const out = join(sb.dir, 'out');
+  mkdirSync(out);
+  for (const phase of ['startContainer', 'poststart']) {
+    const config = baseConfig(rootfs, ['sleep', '1000']);
+    config.hooks = {
+      [phase]: [{ path: '/bin/false', args: ['false'] }],
+      poststop: [recorder(out, `poststop-${phase}`)],
+    };
+    const id = `fail-${phase}`;
+    t.equal(sb.runts(['create', '--bundle', sb.bundle(config), id]).status, 0);
+    const pid = sb.state(id).pid;
+    const r = sb.runts(['start', id]);
+    t.equal(r.status, 1, `a failing ${phase} hook fails start`);
+    t.notOk(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('sleep'), 'the process is stopped');
+    t.notOk(existsSync(join(sb.root, id)), 'the container is destroyed');
+    t.ok(existsSync(join(out, `poststop-${phase}.json`)), 'poststop ran');
+  }
+});
+
+t.test('a failing create-time hook runs the poststop hooks', async (t) => {
+  const sb = new Sandbox(t);
+  const out = join(sb.dir, 'out');
+  mkdirSync(out);
+  const config = baseConfig(rootfs, ['true']);
+  config.hooks = { createRuntime: [{ path: '/bin/false', args: ['false'] }], poststop: [recorder(out, 'poststop')] };
+  t.equal(sb.runts(['create', '--bundle', sb.bundle(config), 'cr']).status, 1);
+  t.ok(existsSync(join(out, 'poststop.json')), 'poststop ran');
 });
 
 t.test('a hook that runs past its timeout is killed and fails', async (t) => {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import type { Spec, LinuxIDMapping } from '../../spec/types/config.js';
 import { RuntsError } from '../../errors.js';
 import { libc } from '../../sys/libc.js';
@@ -151,15 +151,17 @@ export function spawnInit(o: SpawnOptions): number {
         writeIdMaps(intermediate, o.spec);
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_HOOKS) {
-        const state = (status: string) => ({
-          ociVersion: o.spec.ociVersion, id: o.id, status, pid: init, bundle: o.bundle,
+        // state.md: the pid as seen from the namespace the hook runs in
+        const state = (status: string, pid: number) => ({
+          ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle,
           ...(o.spec.annotations ? { annotations: o.spec.annotations } : {}),
         });
-        runHooks(o.spec, 'prestart', state('creating'));
-        runHooks(o.spec, 'createRuntime', state('creating'));
+        runHooks(o.spec, 'prestart', state('creating', init));
+        runHooks(o.spec, 'createRuntime', state('creating', init));
+        const inside = namespacePid(init);
         // The state fits a pipe's buffer: write it whole, and the close gives the hook its EOF.
-        for (const h of pipes.createContainer) writeSync(h.write, JSON.stringify(state('creating')));
-        for (const h of pipes.startContainer) writeSync(h.write, JSON.stringify(state('created')));
+        for (const h of pipes.createContainer) writeSync(h.write, JSON.stringify(state('creating', inside)));
+        for (const h of pipes.startContainer) writeSync(h.write, JSON.stringify(state('created', inside)));
         for (const h of [...pipes.createContainer, ...pipes.startContainer]) {
           closeSync(h.write);
           fds.splice(fds.indexOf(h.write), 1);
@@ -235,6 +237,12 @@ export function spawnExec(o: SpawnExecOptions): number {
   } finally {
     for (const fd of fds) closeSync(fd);
   }
+}
+
+/** A process's pid in its own pid namespace: the last of NSpid in /proc/<pid>/status. */
+function namespacePid(pid: number): number {
+  const m = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return m ? Number(m[1].trim().split(/\s+/).pop()) : pid;
 }
 
 function writeIdMaps(pid: number, spec: Spec): void {
