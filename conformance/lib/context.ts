@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { candidateDirs, removeTree } from './cgroups.js';
 import { defaultConfig, type Config } from './config.js';
-import type { HostFacts } from './host.js';
-import { readMountInfo } from './host.js';
+import { readMountInfo, type HostFacts } from './host.js';
 import { killGroup, runCommand, sleep, type CommandResult } from './proc.js';
 import { Runtime, type StateResult } from './runtime.js';
 import { cite, common, type Requirement } from './spec.js';
@@ -54,7 +53,7 @@ export class Bundle {
   constructor(
     readonly id: string,
     readonly dir: string,
-    public config: Config,
+    readonly config: Config,
   ) {
     this.rootfs = join(dir, 'rootfs');
     this.out = join(dir, 'out');
