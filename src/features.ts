@@ -32,7 +32,8 @@ export function featuresDocument(): Features {
     ociVersionMin: '1.0.0',
     ociVersionMax: SPEC_VERSION,
     hooks: [...HOOKS],
-    mountOptions: [...MOUNT_OPTIONS],
+    // idmapped mounts are refused until they work (see mountExtensions)
+    mountOptions: MOUNT_OPTIONS.filter((o) => IMPLEMENTED.idmapMounts || (o !== 'idmap' && o !== 'ridmap')),
     linux: {
       namespaces: Object.keys(NAMESPACE_FILES).sort(),
       capabilities: [...CAPABILITIES],

@@ -5,7 +5,8 @@ import { loadBundleConfig } from '../spec/validate.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import { hasNamespace } from '../linux/namespaces.js';
-import { rootfsPath } from '../linux/mounts.js';
+import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
+import { checkSysctl } from '../linux/sysctl.js';
 import { spawnInit } from '../linux/init/spawn.js';
 import { runHooks } from '../linux/hooks.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
@@ -47,6 +48,8 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
     throw new RuntsError('a mount namespace is required: runts will not change the host\'s mounts', { configPath: 'linux.namespaces' });
   }
   checkLsm(spec.process);
+  checkSysctl(spec);
+  checkMountLabel(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());
   for (const name of capabilities.unavailable) {
     log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);

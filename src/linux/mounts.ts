@@ -50,7 +50,7 @@ export function labelData(data: string, label: string | undefined): string {
   return data ? `${data},${context}` : context;
 }
 
-/** Filesystems that take no context= option: their files carry fixed labels. */
+/** Filesystems runc mounts without a context= option: the kernel labels their files itself. */
 const UNLABELED = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'mqueue']);
 
 /** Whether a bind mount's source is a file (the destination must then be a file too). */

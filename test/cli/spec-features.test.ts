@@ -119,7 +119,7 @@ t.test('runts features', async (t) => {
   t.equal(doc.ociVersionMax, '1.3.0');
   t.same([...doc.linux!.namespaces!].sort(), ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
   t.same(doc.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
-  t.same(doc.mountOptions, MOUNT_OPTIONS);
+  t.same(doc.mountOptions, MOUNT_OPTIONS.filter((o) => o !== 'idmap' && o !== 'ridmap'), 'every option but the idmapped mounts not built yet');
   const caps = doc.linux!.capabilities!;
   t.equal(caps.length, 41);
   t.equal(caps[0], 'CAP_CHOWN');

@@ -83,7 +83,7 @@ for (const [mode, userns] of MODES) {
     writeFileSync(join(src, 'f'), 'bound\n');
     // A user namespace may not change the atime mode the host locked on the source.
     const bindOptions = ['rbind', 'nosuid', 'nodev', 'noexec', 'ro', ...(mode ? [] : ['noatime'])];
-    const out = inside(sb, 'options', 'stat -c %a /m2 /m3; cat /b1/f; echo ---; cat /proc/self/mountinfo', (c) => {
+    const out = inside(sb, 'mounts-options', 'stat -c %a /m2 /m3; cat /b1/f; echo ---; cat /proc/self/mountinfo', (c) => {
       userns(c);
       c.mounts.push(
         { destination: '/m1', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'ro', 'noatime'] },
@@ -111,7 +111,7 @@ for (const [mode, userns] of MODES) {
     // The rootfs belongs to host ids a user namespace does not map: there, into its /tmp.
     const dir = mode ? '/tmp/injected' : '/etc/injected';
     t.teardown(() => rmSync(join(rootfs, 'etc', 'injected'), { recursive: true, force: true }));
-    const out = inside(sb, 'file', `cat ${dir}/data.conf; [ -f ${dir}/data.conf ] && echo is-file; ls -A ${dir}`, (c) => {
+    const out = inside(sb, 'mounts-file', `cat ${dir}/data.conf; [ -f ${dir}/data.conf ] && echo is-file; ls -A ${dir}`, (c) => {
       userns(c);
       c.mounts.push({ destination: `${dir}/data.conf`, type: 'bind', source: join(src, 'data.conf'), options: ['bind', 'ro'] });
     });
@@ -124,7 +124,7 @@ for (const [mode, userns] of MODES) {
     const src = hostDir(t);
     mkdirSync(join(src, 'sub'));
     hostMount(t, ['-t', 'tmpfs', '-o', 'mode=1777', 'runts-sub'], join(src, 'sub'));
-    const out = inside(sb, 'rro', [
+    const out = inside(sb, 'mounts-rro', [
       'for f in /a/x /a/sub/x /b/x /b/sub/x; do touch $f 2>/dev/null && echo "$f writable" || echo "$f read-only"; done',
       'echo ---',
       'cat /proc/self/mountinfo',
@@ -156,7 +156,7 @@ for (const [mode, userns] of MODES) {
       unlinkSync(absolute);
       unlinkSync(relative);
     });
-    const out = inside(sb, 'escape', `ls -A ${target}`, (c) => {
+    const out = inside(sb, 'mounts-escape', `ls -A ${target}`, (c) => {
       userns(c);
       c.root.readonly = false;
       // the container's own directory of that name, inside its /tmp
@@ -175,7 +175,7 @@ for (const [mode, userns] of MODES) {
       userns(c);
       c.mounts.push({ destination: '/evil/x', type: 'tmpfs', source: 'tmpfs' });
     });
-    const r = sb.runts(['create', '--bundle', sb.bundle(dangling), 'dangling']);
+    const r = sb.runts(['create', '--bundle', sb.bundle(dangling), 'mounts-dangling']);
     t.equal(r.status, 1, 'a symlink to a directory only the host has fails');
     t.match(r.stderr, /^config\.json: mounts\[\d+\]: create mount point \/evil\/x: ENOENT/, r.stderr);
     t.same(readdirSync(target), ['marker'], 'the host directory is still untouched');
@@ -185,7 +185,7 @@ for (const [mode, userns] of MODES) {
     const sb = new Sandbox(t);
     const v2 = statSync('/sys/fs/cgroup').isDirectory() && existsSync('/sys/fs/cgroup/cgroup.controllers');
     const cgroup = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] };
-    const out = inside(sb, 'cgroup', 'ls /sys/fs/cgroup; echo ---; cat /proc/self/mountinfo', (c) => {
+    const out = inside(sb, 'mounts-cgroup', 'ls /sys/fs/cgroup; echo ---; cat /proc/self/mountinfo', (c) => {
       userns(c);
       c.mounts.push(cgroup);
     });
@@ -212,7 +212,7 @@ for (const [mode, userns] of MODES) {
       c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'cgroup');
       c.mounts.push(cgroup);
     });
-    const r = sb.runts(['create', '--bundle', sb.bundle(noCgroupNs), 'nocgroupns']);
+    const r = sb.runts(['create', '--bundle', sb.bundle(noCgroupNs), 'mounts-nocgroupns']);
     t.equal(r.status, 1);
     t.match(r.stderr, /^config\.json: mounts\[\d+\]: a cgroup mount on a cgroup v1 host needs a cgroup namespace/);
   });
@@ -223,9 +223,9 @@ t.test('flags the host locked on a bind source are kept in a user namespace, cle
   const src = hostDir(t);
   hostMount(t, ['-t', 'tmpfs', '-o', 'nosuid,nodev,noexec,mode=1777', 'runts-locked'], src);
   const mount = { destination: '/h', type: 'bind', source: src, options: ['rbind', 'ro'] };
-  const plain = mountinfo(inside(sb, 'unlocked', 'cat /proc/self/mountinfo', (c) => c.mounts.push(mount)));
+  const plain = mountinfo(inside(sb, 'mounts-unlocked', 'cat /proc/self/mountinfo', (c) => c.mounts.push(mount)));
   t.same(plain.get('/h')?.options, ['ro', 'relatime'], 'as runc: the options given and no others');
-  const userns = mountinfo(inside(sb, 'locked', 'cat /proc/self/mountinfo', (c) => {
+  const userns = mountinfo(inside(sb, 'mounts-locked', 'cat /proc/self/mountinfo', (c) => {
     inUserNamespace(c);
     c.mounts.push(mount);
   }));
@@ -233,7 +233,7 @@ t.test('flags the host locked on a bind source are kept in a user namespace, cle
   const r = sb.runts(['create', '--bundle', sb.bundle(config('true', (c) => {
     inUserNamespace(c);
     c.mounts.push({ ...mount, options: ['rbind', 'suid'] });
-  })), 'unlock']);
+  })), 'mounts-unlock']);
   t.equal(r.status, 1, 'clearing a locked flag fails');
   t.match(r.stderr, /^config\.json: mounts\[\d+\]: set the options of \/h keeping those locked by the host: EPERM/);
 });
@@ -243,7 +243,7 @@ t.test('overlay: data options pass through', async (t) => {
   const dir = hostDir(t);
   for (const d of ['lower', 'upper', 'work']) mkdirSync(join(dir, d));
   writeFileSync(join(dir, 'lower', 'from-lower'), 'lower\n');
-  const out = inside(sb, 'overlay', 'cat /ov/from-lower; echo new > /ov/from-container; echo ---; cat /proc/self/mountinfo', (c) => {
+  const out = inside(sb, 'mounts-overlay', 'cat /ov/from-lower; echo new > /ov/from-container; echo ---; cat /proc/self/mountinfo', (c) => {
     c.mounts.push({
       destination: '/ov', type: 'overlay', source: 'overlay',
       options: [`lowerdir=${join(dir, 'lower')}`, `upperdir=${join(dir, 'upper')}`, `workdir=${join(dir, 'work')}`, 'nosuid'],
@@ -274,7 +274,7 @@ t.test('rootfsPropagation: the rootfs mount inside, and nothing reaches the host
       c.root.path = root;
       if (propagation) c.linux.rootfsPropagation = propagation;
     });
-    const r = sb.runts(['run', ...extra, '--bundle', sb.bundle(c), `prop-${propagation ?? 'default'}${extra.length}`]);
+    const r = sb.runts(['run', ...extra, '--bundle', sb.bundle(c), `mounts-prop-${propagation ?? 'default'}${extra.length}`]);
     t.equal(r.status, 0, r.stderr);
     return mountinfo(r.stdout).get('/')?.tags ?? [];
   };
@@ -305,7 +305,7 @@ t.test('rootfsPropagation: a host mount made under the rootfs reaches a slave, n
       c.root.path = root;
       c.linux.rootfsPropagation = propagation;
     });
-    const id = `event-${propagation}`;
+    const id = `mounts-event-${propagation}`;
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
     const child = spawn(RUNTS, ['--root', sb.root, 'run', '--bundle', sb.bundle(c), id], { env, stdio: ['ignore', 'pipe', 'inherit'] });

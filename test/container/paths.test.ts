@@ -49,7 +49,7 @@ function mountLine(mountinfo: string, point: string): { root: string; options: s
 for (const [mode, userns] of MODES) {
   t.test(`masked paths: files read empty, directories list empty, missing ones skipped${mode}`, async (t) => {
     const sb = new Sandbox(t);
-    const out = inside(sb, 'masked', [
+    const out = inside(sb, 'paths-masked', [
       'echo "file=[$(cat /secret-file)]"',
       'echo "dir=[$(ls -A /secret-dir)]"',
       'echo "keys=[$(cat /proc/keys)]"',
@@ -79,7 +79,7 @@ for (const [mode, userns] of MODES) {
 
   t.test(`readonly paths: EROFS inside, submounts too, other flags kept${mode}`, async (t) => {
     const sb = new Sandbox(t);
-    const out = inside(sb, 'readonly', [
+    const out = inside(sb, 'paths-readonly', [
       '{ echo 1 > /proc/sys/kernel/shmmax; } 2>&1',
       'for f in /data/a /data/sub/b /etc/c /tmp/d; do touch $f 2>/dev/null && echo "$f writable" || echo "$f read-only"; done',
       'echo ---',
@@ -107,7 +107,7 @@ for (const [mode, userns] of MODES) {
   t.test(`sysctl: namespaced keys are set inside and not on the host${mode}`, async (t) => {
     const sb = new Sandbox(t);
     const host = readFileSync('/proc/sys/kernel/shmmax', 'utf8');
-    const out = inside(sb, 'sysctl', [
+    const out = inside(sb, 'paths-sysctl', [
       'cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/lo/forwarding',
       'cat /proc/sys/fs/mqueue/msg_max /proc/sys/kernel/domainname',
     ].join('; '), (c) => {
@@ -148,7 +148,7 @@ t.test('sysctl: keys outside the container\'s namespaces are refused at create',
     }, /^config\.json: linux\.sysctl\["kernel\.hostname"\]: conflicts with the hostname field/],
   ];
   for (const [id, edit, line] of cases) {
-    const r = create(sb, id, edit);
+    const r = create(sb, `paths-${id}`, edit);
     t.equal(r.status, 1, `${id}: create fails`);
     t.match(r.stderr, line, `${id}: one error line`);
     t.notOk(r.left, `${id}: no state directory`);
@@ -158,7 +158,7 @@ t.test('sysctl: keys outside the container\'s namespaces are refused at create',
 
 t.test('mountLabel without selinux is refused at create', { skip: existsSync('/sys/fs/selinux/enforce') && 'selinux is enabled' }, async (t) => {
   const sb = new Sandbox(t);
-  const r = create(sb, 'label', (c) => {
+  const r = create(sb, 'paths-label', (c) => {
     c.linux.mountLabel = 'system_u:object_r:container_file_t:s0:c1,c2';
   });
   t.equal(r.status, 1);

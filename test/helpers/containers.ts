@@ -53,7 +53,14 @@ export class Sandbox {
     t.teardown(() => this.cleanup());
   }
 
-  bundle(config: unknown): string {
+  /**
+   * A bundle for `config`. Without a cgroupsPath the container id names the cgroup, and
+   * test files running side by side reuse ids: each sandbox gets its own cgroup parent.
+   */
+  bundle(config: any): string {
+    if (config.linux && config.linux.cgroupsPath === undefined) {
+      config.linux.cgroupsPath = `/runts-test-${process.pid}-${this.n}`;
+    }
     const b = join(this.dir, `bundle${this.n++}`);
     mkdirSync(b);
     writeFileSync(join(b, 'config.json'), JSON.stringify(config, null, 2));

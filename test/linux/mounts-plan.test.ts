@@ -1,0 +1,171 @@
+import t from 'tap';
+import { Emitter } from '../../src/linux/init/emit.js';
+import { cgroupLayout, emitEnterRoot, emitMounts, emitPrepareRoot, labelData } from '../../src/linux/mounts.js';
+import { emitMaskedPaths, emitReadonlyPaths } from '../../src/linux/paths.js';
+import { checkSysctl, dottedKey, emitSysctl, sysctlFile } from '../../src/linux/sysctl.js';
+import { mountAttr, parseMountOptions, perMountAttributes } from '../../src/linux/mount-options.js';
+import {
+  AT_EMPTY_PATH, AT_RECURSIVE, MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY,
+  MOUNT_ATTR_STRICTATIME, MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE,
+} from '../../src/sys/constants.js';
+import type { Spec } from '../../src/spec/types/config.js';
+
+/** The plans of mounts, paths and sysctls are plain data: these tests need no root and touch nothing. */
+
+function spec(edit: (s: Spec) => void = () => {}): Spec {
+  const s: Spec = {
+    ociVersion: '1.3.0',
+    root: { path: '/r' },
+    process: { args: ['true'], cwd: '/' },
+    mounts: [],
+    linux: { namespaces: [{ type: 'pid' }, { type: 'mount' }, { type: 'ipc' }, { type: 'uts' }, { type: 'network' }] },
+  };
+  edit(s);
+  return s;
+}
+
+function plan(emit: (e: Emitter) => void): string[] {
+  const e = new Emitter(99);
+  emit(e);
+  return e.p.describe();
+}
+
+t.test('perMountAttributes: set what is given, clear what is negated, leave the rest', async (t) => {
+  t.same(perMountAttributes(parseMountOptions(['ro', 'nosuid', 'dev'])), { set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, clear: MOUNT_ATTR_NODEV });
+  t.same(perMountAttributes(parseMountOptions(['noatime'])), { set: MOUNT_ATTR_NOATIME, clear: MOUNT_ATTR__ATIME }, 'an atime mode clears the whole atime field');
+  t.same(perMountAttributes(parseMountOptions(['noatime', 'strictatime'])), { set: MOUNT_ATTR_STRICTATIME, clear: MOUNT_ATTR__ATIME }, 'strictatime wins, as in mount(2)');
+  t.same(perMountAttributes(parseMountOptions(['rbind', 'size=1m'])), { set: 0, clear: 0 });
+  const attr = mountAttr(MOUNT_ATTR_RDONLY, MOUNT_ATTR_NODEV, MS_SLAVE);
+  t.equal(attr.length, 32, 'struct mount_attr');
+  t.equal(attr.readBigUInt64LE(0), BigInt(MOUNT_ATTR_RDONLY));
+  t.equal(attr.readBigUInt64LE(8), BigInt(MOUNT_ATTR_NODEV));
+  t.equal(attr.readBigUInt64LE(16), BigInt(MS_SLAVE));
+});
+
+t.test('the rootfs parent mount: tried from the rootfs up, slave by default', async (t) => {
+  const l = plan((e) => emitPrepareRoot(e, spec(), '/a/b/rootfs'));
+  const tries = l.filter((x) => x.includes(`0, ${MS_SLAVE}, 0)`) && !x.includes('"/"'));
+  t.same(tries.map((x) => /"([^"]+)"/.exec(x)?.[1]), ['/a/b/rootfs', '/a/b', '/a'], 'each directory up from the rootfs, EINVAL tolerated');
+  t.ok(tries.every((x) => x.startsWith('%parentmount = ') && x.endsWith('tolerate 22')));
+  t.ok(l.includes(`mount(0, "/", 0, ${MS_SLAVE}, 0)`), '/ itself last, without tolerance');
+  const priv = plan((e) => emitPrepareRoot(e, spec((s) => (s.linux!.rootfsPropagation = 'shared')), '/rootfs'));
+  t.ok(priv.some((x) => x.startsWith(`%parentmount = mount(0, "/rootfs", 0, ${MS_PRIVATE}, 0)`)), 'private unless / was made a slave');
+});
+
+t.test('rootfsPropagation applies to the rootfs once it is /; a shared old root is made a slave first', async (t) => {
+  const l = plan((e) => emitEnterRoot(e, spec((s) => (s.linux!.rootfsPropagation = 'shared')), false));
+  const slave = l.indexOf(`mount(0, "/", 0, ${MS_SLAVE}, 0)`);
+  const pivot = l.findIndex((x) => x.startsWith('pivot_root'));
+  const apply = l.indexOf(`mount(0, "/", 0, ${MS_SHARED}, 0)`);
+  t.ok(slave >= 0 && slave < pivot && pivot < apply, `slave ${slave} < pivot ${pivot} < propagation ${apply}`);
+  t.notOk(plan((e) => emitEnterRoot(e, spec(), false)).some((x) => x.startsWith('mount(0, "/", 0,')), 'nothing when it is not set');
+});
+
+t.test('bind mounts: remounted with their options; mount_setattr keeps locked flags on EPERM', async (t) => {
+  const l = plan((e) => emitMounts(e, spec((s) => {
+    s.mounts = [{ destination: '/data', type: 'bind', source: '/src', options: ['rbind', 'ro', 'nosuid', 'rnodev', 'rprivate'] }];
+  }), '/b'));
+  const bind = l.findIndex((x) => x.startsWith('mount("/src", "/proc/self/fd/99", 0,'));
+  const reopen = l.findIndex((x, i) => i > bind && x.startsWith('%tmp = openat2(%root, "/data"'));
+  const remount = l.findIndex((x) => x.startsWith(`%remount = mount(0, "/proc/self/fd/99", 0, ${MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID}, 0)`));
+  t.ok(bind >= 0 && reopen > bind && remount > reopen, 'bind, open the new mount, remount');
+  t.ok(l[remount].endsWith('tolerate 1'), 'EPERM tolerated');
+  t.match(l[remount + 1], /^if remount == 0 jump/);
+  t.match(l[remount + 2], new RegExp(`^mount_setattr\\(99, "", ${AT_EMPTY_PATH}, &\\d+, 32\\)`), 'the fallback changes only the options given');
+  t.ok(l.includes(`mount(0, "/proc/self/fd/99", 0, ${MS_PRIVATE | MS_REC}, 0)`), 'rprivate');
+  t.ok(l.some((x) => x.startsWith(`mount_setattr(99, "", ${AT_EMPTY_PATH | AT_RECURSIVE}, &`)), 'recursive options with AT_RECURSIVE');
+  t.throws(() => plan((e) => emitMounts(e, spec((s) => {
+    s.mounts = [{ destination: '/data', type: 'bind', source: '/src', options: ['rbind', 'idmap'] }];
+  }), '/b')), /mounts\[0\]: id-mapped mounts are not supported/);
+});
+
+t.test('a read-only /dev is made read-only after its devices', async (t) => {
+  const s = spec((s) => (s.mounts = [{ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['ro', 'nosuid'] }]));
+  const mounts = plan((e) => emitMounts(e, s, '/b'));
+  t.ok(mounts.some((x) => x === 'mount("tmpfs", "/proc/self/fd/99", "tmpfs", 2, 0)'), 'mounted writable');
+  t.ok(plan((e) => emitEnterRoot(e, s, false)).some((x) => /^mount_setattr\(-100, "\/dev", 0, &\d+, 32\)$/.test(x)));
+});
+
+t.test('cgroup layouts of v1, hybrid and v2 hosts', async (t) => {
+  const line = (id: number, point: string, fstype: string, opts: string) => `${id} 30 0:${id} / ${point} rw,nosuid - ${fstype} ${fstype} ${opts}`;
+  const hybrid = [
+    '30 22 0:27 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755',
+    line(31, '/sys/fs/cgroup/cpu,cpuacct', 'cgroup', 'rw,cpu,cpuacct'),
+    line(32, '/sys/fs/cgroup/memory', 'cgroup', 'rw,memory'),
+    line(33, '/sys/fs/cgroup/systemd', 'cgroup', 'rw,xattr,release_agent=/x,name=systemd'),
+    line(34, '/sys/fs/cgroup/unified', 'cgroup2', 'rw,nsdelegate'),
+    line(35, '/elsewhere/memory', 'cgroup', 'rw,memory'),
+  ].join('\n');
+  t.same(cgroupLayout(hybrid, ['cpu', 'cpuacct', 'memory']), {
+    v2: false,
+    hierarchies: [
+      { name: 'cpu,cpuacct', fstype: 'cgroup', data: 'cpu,cpuacct' },
+      { name: 'memory', fstype: 'cgroup', data: 'memory' },
+      { name: 'systemd', fstype: 'cgroup', data: 'name=systemd' },
+      { name: 'unified', fstype: 'cgroup2', data: '' },
+    ],
+  });
+  t.same(cgroupLayout(line(30, '/sys/fs/cgroup', 'cgroup2', 'rw,nsdelegate'), []), { v2: true, hierarchies: [] });
+  t.same(cgroupLayout(line(30, '/sys/fs/cgroup/with\\040space', 'cgroup', 'rw,pids'), ['pids']).hierarchies[0].name, 'with space', 'mountinfo escapes');
+});
+
+t.test('mountLabel becomes context= in the data of labeled filesystems', async (t) => {
+  t.equal(labelData('', 'a:b:c:s0'), 'context="a:b:c:s0"');
+  t.equal(labelData('size=1m', 'a:b:c:s0'), 'size=1m,context="a:b:c:s0"');
+  t.equal(labelData('size=1m', undefined), 'size=1m');
+});
+
+t.test('readonly paths: a recursive clone made read-only and moved onto the path', async (t) => {
+  const l = plan((e) => emitReadonlyPaths(e, spec((s) => (s.linux!.readonlyPaths = ['/proc/sys']))));
+  t.match(l[0], /^%readonly = openat2\(-100, "\/proc\/sys", &\d+, 24\) tolerate \d+$/, 'resolved in the container, ENOENT tolerated');
+  t.match(l[1], /^if readonly < 0 jump/, 'a missing path is skipped');
+  t.match(l[2], /^%readonlytree = open_tree\(%readonly, "", \d+\)$/);
+  t.match(l[3], new RegExp(`^mount_setattr\\(%readonlytree, "", ${AT_EMPTY_PATH | AT_RECURSIVE}, &\\d+, 32\\)$`));
+  t.match(l[4], /^move_mount\(%readonlytree, "", %readonly, "", 68\)$/);
+});
+
+t.test('masked paths: /dev/null checked, then a bind or a read-only tmpfs', async (t) => {
+  const l = plan((e) => emitMaskedPaths(e, spec((s) => (s.linux!.maskedPaths = ['/proc/kcore']))));
+  t.match(l[0], /^%tmp = openat2\(-100, "\/dev\/null", &\d+, 24\)$/, '/dev/null, no symlink allowed');
+  const bind = l.findIndex((x) => x.startsWith('%maskbind = mount("/dev/null", "/proc/self/fd/99", 0, 4096, 0) tolerate 20'));
+  t.ok(bind > 0, 'bind of /dev/null, ENOTDIR tolerated');
+  t.match(l[bind + 1], /^if maskbind == 0 jump/);
+  t.equal(l[bind + 2], `mount("tmpfs", "/proc/self/fd/99", "tmpfs", ${MS_RDONLY}, 0)`);
+});
+
+t.test('sysctl keys: dotted and slashed forms, and their files', async (t) => {
+  t.equal(dottedKey('net/ipv4/conf/eth0.100/forwarding'), 'net.ipv4.conf.eth0/100.forwarding');
+  t.equal(dottedKey('net.ipv4.ip_forward'), 'net.ipv4.ip_forward');
+  t.equal(sysctlFile('net.ipv4.conf.eth0/100.forwarding'), '/proc/sys/net/ipv4/conf/eth0.100/forwarding');
+  t.equal(sysctlFile('net/ipv4/conf/eth0.100/forwarding'), '/proc/sys/net/ipv4/conf/eth0.100/forwarding');
+  t.equal(sysctlFile('kernel.shmmax'), '/proc/sys/kernel/shmmax');
+});
+
+t.test('sysctl keys: only those of the container\'s namespaces', async (t) => {
+  const check = (sysctl: Record<string, string>, edit: (s: Spec) => void = () => {}) => () => checkSysctl(spec((s) => {
+    s.linux!.sysctl = sysctl;
+    edit(s);
+  }));
+  const without = (type: string) => (s: Spec) => (s.linux!.namespaces = s.linux!.namespaces!.filter((n) => n.type !== type));
+  t.doesNotThrow(check({ 'kernel.shmmax': '1', 'kernel.msgmax': '1', 'kernel.sem': '1 2 3 4', 'fs.mqueue.msg_max': '10' }));
+  t.doesNotThrow(check({ 'net.ipv4.ip_forward': '1', 'net/ipv4/conf/lo/forwarding': '1', 'kernel.domainname': 'x' }));
+  t.throws(check({ 'kernel.shmmax': '1' }, without('ipc')), /^config\.json: linux\.sysctl\["kernel\.shmmax"\]: needs an ipc namespace/);
+  t.throws(check({ 'net.core.somaxconn': '1' }, without('network')), /needs a network namespace of the container/);
+  t.throws(check({ 'kernel.domainname': 'x' }, without('uts')), /is not a namespaced sysctl/);
+  t.throws(check({ 'kernel.hostname': 'x' }), /conflicts with the hostname field/);
+  t.throws(check({ 'vm.swappiness': '1' }), /^config\.json: linux\.sysctl\["vm\.swappiness"\]: is not a namespaced sysctl: setting it would change the host$/);
+  t.throws(check({ 'net.//.kernel.core_pattern': 'x' }), /is not a sysctl name/, 'no way out of the namespace\'s subtree');
+  t.throws(check({ 'net.ipv4..x': 'x' }), /is not a sysctl name/);
+  t.throws(check({ 'net.ipv4.ip_forward': '1' }, (s) => {
+    s.linux!.namespaces = [...s.linux!.namespaces!.filter((n) => n.type !== 'network'), { type: 'network', path: '/proc/self/ns/net' }];
+  }), /not the host's/);
+});
+
+t.test('sysctl: written through /proc/sys after pivot_root; domainname with setdomainname', async (t) => {
+  const l = plan((e) => emitSysctl(e, spec((s) => (s.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.domainname': 'example.test' }))));
+  t.match(l[0], /^%sysctl = openat2\(-100, "\/proc\/sys\/net\/ipv4\/ip_forward", &\d+, 24\)$/);
+  t.equal(l[1], 'write(%sysctl, "1", 1)');
+  t.equal(l[2], 'close(%sysctl)');
+  t.equal(l[3], 'setdomainname("example.test", 12)');
+  t.throws(() => plan((e) => emitSysctl(e, spec((s) => (s.linux!.sysctl = { 'vm.swappiness': '1' })))), /is not a namespaced sysctl/, 'checked again when planned');
+});
