@@ -18,6 +18,7 @@ export function run(id: string, flags: CreateFlags, g: GlobalOptions): number {
     pidFile: flags.pidFile,
     noPivot: !flags.pivot,
     preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
+    systemdCgroup: g.systemdCgroup,
   });
   return 0;
 }

@@ -25,6 +25,7 @@ export async function run(id: string, flags: RunFlags, g: GlobalOptions): Promis
     pidFile: flags.pidFile,
     noPivot: !flags.pivot,
     preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
+    systemdCgroup: g.systemdCgroup,
   });
   try {
     startContainer(g.root, id);

@@ -155,7 +155,11 @@ t.test('relative cgroupsPath and the default are below runts\' own cgroup', asyn
   t.same(cgroupLines(readFileSync(`/proc/${pidOf(sb, 'rel')}/cgroup`, 'utf8')), expected(rel), 'relative to runts\' own cgroup');
 
   const id = `${PREFIX}-id`;
-  const r = sb.runts(['run', '--detach', '--bundle', sb.bundle(config(['sleep', '1000'], undefined)), id]);
+  // Sandbox.bundle would give the config a cgroupsPath of its own.
+  const bare = posix.join(sb.dir, 'bare');
+  mkdirSync(bare);
+  writeFileSync(posix.join(bare, 'config.json'), JSON.stringify(config(['sleep', '1000'], undefined)));
+  const r = sb.runts(['run', '--detach', '--bundle', bare, id]);
   t.equal(r.status, 0, r.stderr);
   t.same(cgroupLines(readFileSync(`/proc/${pidOf(sb, id)}/cgroup`, 'utf8')), expected(id), 'no cgroupsPath: the container id, relative (runc\'s choice)');
 

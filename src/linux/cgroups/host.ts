@@ -46,10 +46,13 @@ interface CgroupMount {
   mountRoot: string;
 }
 
+/** How /proc/self/cgroup names a hierarchy: its sorted controllers, "" for cgroup2. */
+const hierarchyKey = (m: CgroupMount) => (m.version === 2 ? '' : [...m.controllers].sort().join(','));
+
 const under = (path: string, dir: string) => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
 
 /** The visible cgroup mounts, one per hierarchy (the first, when it is mounted twice). */
-export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
+function parseCgroupMounts(mountinfo: string): CgroupMount[] {
   let mounts: CgroupMount[] = [];
   for (const line of mountinfo.split('\n')) {
     const fields = line.split(' ');
@@ -66,12 +69,11 @@ export function parseCgroupMounts(mountinfo: string): CgroupMount[] {
       : [];
     mounts.push({ version, controllers, mountPoint, mountRoot: unescape(fields[3]) });
   }
-  const key = (m: CgroupMount) => (m.version === 2 ? '' : [...m.controllers].sort().join(','));
-  return mounts.filter((m, i) => mounts.findIndex((o) => key(o) === key(m)) === i);
+  return mounts.filter((m, i) => mounts.findIndex((o) => hierarchyKey(o) === hierarchyKey(m)) === i);
 }
 
 /** /proc/<pid>/cgroup: "id:controllers:path" per hierarchy; the cgroup2 line has no controllers. */
-export function parseProcCgroup(text: string): Map<string, string> {
+function parseProcCgroup(text: string): Map<string, string> {
   const paths = new Map<string, string>();
   for (const line of text.split('\n')) {
     const m = /^\d+:([^:]*):(.*)$/.exec(line);
@@ -89,9 +91,8 @@ export function parseCgroupHost(mountinfo: string, procCgroup: string, v2Control
   const own = parseProcCgroup(procCgroup);
   const hierarchies: Hierarchy[] = [];
   for (const m of parseCgroupMounts(mountinfo)) {
-    const key = m.version === 2 ? '' : [...m.controllers].sort().join(',');
-    const path = own.get(key);
-    // A hierarchy this process is not in belongs to another cgroup namespace's view.
+    const path = own.get(hierarchyKey(m));
+    // not a hierarchy of this process's view
     if (path === undefined) continue;
     const controllers = m.version === 2 ? v2Controllers(m.mountPoint) : m.controllers;
     hierarchies.push({ ...m, controllers, own: path });

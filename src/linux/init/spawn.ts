@@ -142,15 +142,25 @@ export function spawnInit(o: SpawnOptions): number {
     closeSync(childEnd);
 
     const buf = Buffer.alloc(RECORD_BYTES);
-    for (;;) {
-      if (!readRecord(parentEnd, buf)) {
-        throw new RuntsError('container init exited before it was ready');
-      }
+    const next = (): number => {
+      if (!readRecord(parentEnd, buf)) throw new RuntsError('container init exited before it was ready');
       const kind = buf.readInt32LE(0);
+      if (kind === MSG_ERROR) throw failure(program, buf);
+      if (kind === MSG_PID) init = buf.readInt32LE(4);
+      return kind;
+    };
+    // The intermediate reports the init's pid and the init its progress, on one socket,
+    // in no fixed order: a busy machine can run the init well ahead of its parent.
+    const awaitPid = () => {
+      while (init < 0) next();
+    };
+    for (;;) {
+      const kind = next();
       if (kind === MSG_USERNS) {
         writeIdMaps(intermediate, o.spec);
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_HOOKS) {
+        awaitPid();
         // state.md: the pid as seen from the namespace the hook runs in
         const state = (status: string, pid: number) => ({
           ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle,
@@ -167,12 +177,9 @@ export function spawnInit(o: SpawnOptions): number {
           fds.splice(fds.indexOf(h.write), 1);
         }
         writeSync(parentEnd, Buffer.from([1]));
-      } else if (kind === MSG_PID) {
-        init = buf.readInt32LE(4);
       } else if (kind === MSG_READY) {
+        awaitPid();
         break;
-      } else if (kind === MSG_ERROR) {
-        throw failure(program, buf);
       }
     }
     reap(intermediate);
