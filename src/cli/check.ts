@@ -1,8 +1,10 @@
-import { existsSync, readFileSync, readdirSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { resolve } from 'node:path';
 import type { GlobalOptions } from './main.js';
 import { RuntsErrors } from '../errors.js';
+import { readCgroupHost, type CgroupHost } from '../linux/cgroups/host.js';
+import { planCgroups } from '../linux/cgroups/plan.js';
 import { featuresDocument } from '../features.js';
 import { writeStdout } from '../log.js';
 import type { Spec } from '../spec/types/config.js';
@@ -48,22 +50,12 @@ class Report {
   }
 }
 
-const CGROUP2_SUPER_MAGIC = 0x63677270;
-const TMPFS_MAGIC = 0x01021994;
 /** mount_setattr(2) with MOUNT_ATTR_IDMAP appeared in Linux 5.12. */
 const IDMAP_KERNEL: [number, number] = [5, 12];
 
 function read(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function fsType(path: string): number | undefined {
-  try {
-    return statfsSync(path).type;
   } catch {
     return undefined;
   }
@@ -82,92 +74,31 @@ function kernelAtLeast([major, minor]: [number, number]): boolean {
   return a > major || (a === major && b >= minor);
 }
 
-interface CgroupHost {
-  layout: 'v2' | 'v1' | 'hybrid' | 'none';
-  controllers: Set<string>;
-}
-
 /**
- * The cgroup layout: cgroup2 mounted on /sys/fs/cgroup (v2); a tmpfs of v1 hierarchies
- * (v1), possibly with cgroup2 at /sys/fs/cgroup/unified (hybrid, controllers still v1).
+ * The cgroup layout, and whether create could set up this config's cgroups here: the
+ * same planning create does, so the two never disagree.
  */
-function cgroupHost(): CgroupHost {
-  const root = fsType('/sys/fs/cgroup');
-  if (root === CGROUP2_SUPER_MAGIC) {
-    const list = (read('/sys/fs/cgroup/cgroup.controllers') ?? '').split(/\s+/).filter(Boolean);
-    return { layout: 'v2', controllers: new Set(list) };
-  }
-  if (root !== TMPFS_MAGIC) return { layout: 'none', controllers: new Set() };
-  // /proc/cgroups: subsys_name hierarchy num_cgroups enabled; hierarchy 0 means not on v1.
-  const controllers = new Set<string>();
-  for (const line of (read('/proc/cgroups') ?? '').split('\n')) {
-    const [name, hierarchy, , enabled] = line.split(/\s+/);
-    if (name && !name.startsWith('#') && hierarchy !== '0' && enabled === '1') controllers.add(name);
-  }
-  return { layout: fsType('/sys/fs/cgroup/unified') === CGROUP2_SUPER_MAGIC ? 'hybrid' : 'v1', controllers };
-}
-
-/** The controllers linux.resources needs, each with the config path that asks for it. */
-function wantedControllers(spec: Spec, v2: boolean): Map<string, string> {
-  const r = spec.linux?.resources;
-  const want = new Map<string, string>();
-  if (!r) return want;
-  const need = (controller: string, path: string) => {
-    if (!want.has(controller)) want.set(controller, path);
-  };
-  if (r.memory) need('memory', 'linux.resources.memory');
-  if (r.cpu) {
-    const { cpus, mems, ...rest } = r.cpu;
-    if (Object.keys(rest).length > 0) need('cpu', 'linux.resources.cpu');
-    if (cpus || mems) need('cpuset', 'linux.resources.cpu');
-  }
-  if (r.blockIO) need(v2 ? 'io' : 'blkio', 'linux.resources.blockIO');
-  if (r.pids) need('pids', 'linux.resources.pids');
-  if (r.hugepageLimits?.length) need('hugetlb', 'linux.resources.hugepageLimits');
-  if (r.rdma && Object.keys(r.rdma).length > 0) need('rdma', 'linux.resources.rdma');
-  if (r.network?.classID !== undefined) need('net_cls', 'linux.resources.network.classID');
-  if (r.network?.priorities?.length) need('net_prio', 'linux.resources.network.priorities');
-  if (r.devices?.length && !v2) need('devices', 'linux.resources.devices');
-  if (v2) {
-    for (const key of Object.keys(r.unified ?? {})) {
-      const controller = key.split('.')[0];
-      if (controller !== 'cgroup') need(controller, `linux.resources.unified["${key}"]`);
-    }
-  }
-  return want;
-}
-
 function checkCgroups(spec: Spec, out: Report): void {
-  const host = cgroupHost();
-  const describe = {
-    v2: 'v2 (cgroup2 on /sys/fs/cgroup)',
-    v1: 'v1 (controller hierarchies on /sys/fs/cgroup)',
-    hybrid: 'hybrid (v1 controllers, cgroup2 on /sys/fs/cgroup/unified)',
-    none: 'none (nothing usable mounted on /sys/fs/cgroup)',
-  }[host.layout];
-  const features = featuresDocument().linux?.cgroup;
-  const supported = host.layout === 'v2' ? features?.v2 : features?.v1;
-  if (host.layout === 'none') {
-    out.problem(`cgroup layout: ${describe}`);
+  let host: CgroupHost;
+  try {
+    host = readCgroupHost();
+  } catch (err) {
+    out.problem(`cgroups: ${(err as Error).message}`);
     return;
   }
-  if (supported) out.ok(`cgroup layout: ${describe}`);
-  else out.problem(`cgroup layout: ${describe}, which runts does not implement`);
-
-  const v2 = host.layout === 'v2';
-  const r = spec.linux?.resources;
-  if (!v2 && r?.unified && Object.keys(r.unified).length > 0) {
-    out.problem('linux.resources.unified: needs a cgroup v2 host');
+  const v1 = host.hierarchies.some((h) => h.version === 1);
+  const v2 = host.hierarchies.some((h) => h.version === 2);
+  if (!v1 && !v2) {
+    out.problem('cgroup layout: nothing usable mounted on /sys/fs/cgroup');
+    return;
   }
-  if (r?.rdma && Object.keys(r.rdma).length > 0 && !features?.rdma) {
-    out.problem('linux.resources.rdma: runts does not implement the rdma controller');
+  out.ok(`cgroup layout: ${v1 && v2 ? 'hybrid (v1 controllers and a cgroup2 hierarchy)' : v2 ? 'v2' : 'v1'}`);
+  try {
+    planCgroups(spec, 'check', host);
+    if (spec.linux?.resources) out.ok('cgroup controllers: all that linux.resources needs');
+  } catch (err) {
+    out.problem((err as Error).message);
   }
-  const present: string[] = [];
-  for (const [controller, path] of wantedControllers(spec, v2)) {
-    if (host.controllers.has(controller)) present.push(controller);
-    else out.problem(`${path}: this host has no ${controller} cgroup controller`);
-  }
-  if (present.length > 0) out.ok(`cgroup controllers: ${present.join(', ')}`);
 }
 
 function checkNamespaces(spec: Spec, out: Report): void {
