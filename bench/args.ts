@@ -10,6 +10,11 @@ export interface Options {
    * minutes; each burst's single runs still give hundreds of samples of their own.
    */
   burstRounds: number;
+  /**
+   * Rounds of single commands in the peak RSS pass, a tenth of `samples`; one round of the
+   * bursts follows them. A command's peak RSS varies far less from run to run than its time.
+   */
+  peakRssRounds: number;
   bursts: BurstSizes;
   /** How often each limit check runs per runtime. */
   limitTries: number;
@@ -20,9 +25,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --runtimes LIST   runtimes to compare, comma-separated; NAME or NAME=/path/to/cli
                     (default: ${DEFAULT_RUNTIMES.join(',')})
   --samples N       rounds of single commands, at least 1 (default: 30); the bursts
-                    run a third as many rounds
+                    run a third as many rounds, and the peak RSS pass a tenth
   --quick           a smoke run: 3 rounds, one short burst of each kind, one try per
-                    limit check
+                    limit check, one peak RSS round
   --out FILE.json   where to write the JSON result; the table goes beside it as .txt
                     (default: bench/results/latest.json)
   -h, --help        this text`;
@@ -59,6 +64,7 @@ export function parseOptions(argv: string[]): Options | null {
     runtimes: values.runtimes ?? DEFAULT_RUNTIMES.join(','),
     samples,
     burstRounds: Math.ceil(samples / 3),
+    peakRssRounds: Math.ceil(samples / 10),
     bursts: quick ? { sequential: 10, parallel: 6, parallelJobs: 2 } : { sequential: 50, parallel: 20, parallelJobs: 2 },
     limitTries: quick ? 1 : 3,
     out: values.out,

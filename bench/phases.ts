@@ -11,9 +11,9 @@ export const PHASES = ['run', 'create', 'state', 'start', 'kill', 'delete', 'lif
 export type Phase = (typeof PHASES)[number];
 
 export interface PhaseData {
-  /** One per sample; for the two bursts, the whole burst's wall time. */
+  /** One per sample of the time pass; for the two bursts, the whole burst's wall time. */
   wallMs: number[];
-  /** Peak RSS of each CLI invocation counted in this phase. */
+  /** Peak RSS of each CLI invocation counted in this phase, from the peak RSS pass. */
   rssKiB: number[];
   /** The bursts' single runs, each timed on its own. */
   runWallMs: number[];
@@ -38,9 +38,19 @@ export interface RuntimeResults {
   limits: { memory: LimitCheck; pids: LimitCheck };
   /** Containers a runtime left in its state directory after they should have been gone. */
   leftovers: number;
-  /** The largest peak RSS of any of the runtime's commands: bursts, limit checks and forced deletes too. */
+  /**
+   * The largest peak RSS of any of the runtime's commands in the peak RSS pass: bursts,
+   * limit checks and forced deletes too.
+   */
   maxRssKiB: number;
 }
+
+/**
+ * What the commands run for. A timed command is started straight from the benchmark; a
+ * peak RSS command under GNU time, whose own start would be in its time (see ExecTimer).
+ * So each sample gives one or the other.
+ */
+export type Pass = 'time' | 'peak RSS';
 
 /** How the bursts are shaped. */
 export interface BurstSizes {
@@ -99,6 +109,8 @@ export class Bench {
   readonly floorRssKiB: number[] = [];
   /** Containers that exist, or may, per runtime: what cleanup must delete. */
   private readonly live = new Map<string, Set<string>>();
+  /** What the samples taken from now on measure. */
+  pass: Pass = 'time';
 
   constructor(
     private readonly timer: ExecTimer,
@@ -123,11 +135,10 @@ export class Bench {
 
   /** `node -e 0`: the least any Node CLI can take. */
   sampleFloor(): void {
-    const { runs } = this.timer.invoke([process.execPath, '-e', '0'], { timeoutMs: COMMAND_TIMEOUT_MS });
-    if (succeeded(runs[0])) {
-      this.floorMs.push(runs[0].wallMs);
-      this.floorRssKiB.push(runs[0].maxRssKiB);
-    }
+    const { runs } = this.timer.invoke([process.execPath, '-e', '0'], { timeoutMs: COMMAND_TIMEOUT_MS, peakRss: this.peakRss });
+    if (!succeeded(runs[0])) return;
+    if (this.pass === 'time') this.floorMs.push(runs[0].wallMs);
+    else this.keepRss(this.floorRssKiB, runs[0]);
   }
 
   /** Runs one `run` of the bundle; the reason it failed, or null. */
@@ -223,8 +234,8 @@ export class Bench {
       }
       const del = this.delete(rt, id, 'lifecycle');
       const data = this.resultsFor(rt).phases.lifecycle;
-      data.wallMs.push(create.wallMs + start.wallMs + waitMs + del.wallMs);
-      data.rssKiB.push(create.maxRssKiB, start.maxRssKiB, del.maxRssKiB);
+      if (this.pass === 'time') data.wallMs.push(create.wallMs + start.wallMs + waitMs + del.wallMs);
+      else for (const run of [create, start, del]) this.keepRss(data.rssKiB, run);
     });
   }
 
@@ -295,10 +306,11 @@ export class Bench {
       if (failed.length > 0) {
         throw new StepFailure(phase, `${failed.length} of ${count} runs failed, the first with ${describeOutcome(failed[0].outcome)}: ${tail(inv.stderr)}`);
       }
-      data.wallMs.push(inv.spanMs);
-      for (const run of inv.runs) {
-        data.runWallMs.push(run.wallMs);
-        data.rssKiB.push(run.maxRssKiB);
+      if (this.pass === 'time') {
+        data.wallMs.push(inv.spanMs);
+        for (const run of inv.runs) data.runWallMs.push(run.wallMs);
+      } else {
+        for (const run of inv.runs) this.keepRss(data.rssKiB, run);
       }
       for (const id of ids) this.settle(rt, id);
     });
@@ -363,10 +375,10 @@ export class Bench {
     return { run, stdout: inv.stdout };
   }
 
-  /** The exec timer's own failure (a hung command) counts against the phase, like any other. */
+  /** A hung command (the timer throws on time-out) counts against the phase, like any other failure. */
   private invoke(phase: Phase, argv: string[], options: InvokeOptions): Invocation {
     try {
-      return this.timer.invoke(argv, options);
+      return this.timer.invoke(argv, { ...options, peakRss: this.peakRss });
     } catch (e) {
       throw new StepFailure(phase, `${commandText(argv)}: ${(e as Error).message}`);
     }
@@ -374,13 +386,22 @@ export class Bench {
 
   private record(rt: Runtime, phase: Phase, run: Run): void {
     const data = this.resultsFor(rt).phases[phase];
-    data.wallMs.push(run.wallMs);
-    data.rssKiB.push(run.maxRssKiB);
+    if (this.pass === 'time') data.wallMs.push(run.wallMs);
+    else this.keepRss(data.rssKiB, run);
+  }
+
+  private get peakRss(): boolean {
+    return this.pass === 'peak RSS';
+  }
+
+  /** A run's peak RSS, which only the peak RSS pass has. */
+  private keepRss(into: number[], run: Run): void {
+    if (run.maxRssKiB !== null) into.push(run.maxRssKiB);
   }
 
   private noteRss(rt: Runtime, run: Run): void {
     const r = this.resultsFor(rt);
-    r.maxRssKiB = Math.max(r.maxRssKiB, run.maxRssKiB);
+    if (run.maxRssKiB !== null) r.maxRssKiB = Math.max(r.maxRssKiB, run.maxRssKiB);
   }
 
   /**
@@ -426,7 +447,8 @@ export class Bench {
   private forget(rt: Runtime, id: string): void {
     if (this.live.get(rt.name)?.has(id) || existsSync(join(rt.root, id))) {
       try {
-        this.noteRss(rt, this.timer.invoke(cli(rt, 'delete', '--force', id), { timeoutMs: SHORT_TIMEOUT_MS }).runs[0]);
+        const inv = this.timer.invoke(cli(rt, 'delete', '--force', id), { timeoutMs: SHORT_TIMEOUT_MS, peakRss: this.peakRss });
+        this.noteRss(rt, inv.runs[0]);
       } catch {
         // nothing more to do here: the cgroup sweep at the end kills what is left
       }

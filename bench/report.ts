@@ -10,6 +10,8 @@ export interface Report {
   settings: {
     samples: number;
     burstRounds: number;
+    /** Rounds of single commands under GNU time for their peak RSS, then one of bursts. */
+    peakRssRounds: number;
     bursts: BurstSizes;
     limitTries: number;
     cgroups: string;
@@ -157,8 +159,8 @@ function targets(runts: RuntimeReport, runc: RuntimeReport | undefined, floor: S
   };
   out.push(ratioTarget('run', 'run of /bin/true', RUN_RATIO));
   out.push(ratioTarget('lifecycle', 'create->start->wait->delete', LIFECYCLE_RATIO));
-  // The CLI invocations' peaks come from wait4(), which covers every process a command
-  // waited for; a process left in the container while `created` is read from /proc.
+  // The CLI invocations' peaks come from GNU time's wait4(), which covers every process a
+  // command waited for; a process left in the container while `created` is read from /proc.
   const peak = Math.max(runts.maxRssKiB, runts.created.peakRssKiB?.max ?? 0);
   out.push({
     what: 'peak RSS of any runts process under 64 MiB',
@@ -216,7 +218,8 @@ export function renderTable(report: Report): string {
   for (const s of report.skipped) lines.push(`skipped: ${s.name}: ${s.reason}`);
   lines.push(`cgroups: ${settings.cgroups}`);
   lines.push(
-    `rounds: ${settings.samples} of single commands, ${settings.burstRounds} of bursts, runtimes interleaved round by round`,
+    `rounds: ${settings.samples} of single commands, ${settings.burstRounds} of bursts, runtimes interleaved round by round; ` +
+      `for peak RSS, ${settings.peakRssRounds} of single commands and 1 of bursts`,
   );
   lines.push(
     `NODE_EXTRA_CA_CERTS ${settings.nodeExtraCaCertsSet ? 'was set in the environment, and' : 'was not set;'} unset for every measured command`,
@@ -240,7 +243,7 @@ export function renderTable(report: Report): string {
   }
   lines.push(columns(wallRows));
 
-  lines.push('', 'Peak RSS of each command (wait4 ru_maxrss), MiB: median [max]');
+  lines.push('', 'Peak RSS of each command (ru_maxrss, under GNU time), MiB: median [max]');
   const rssRows: string[][] = [['', ...names]];
   for (const p of ['run', 'create', 'state', 'start', 'kill', 'delete'] as const) {
     rssRows.push([p, ...runtimes.map((r) => rssCell(r.phases[p].rssKiB))]);

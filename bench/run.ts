@@ -90,7 +90,7 @@ async function measure(options: Options): Promise<number> {
     const cgroups = hideCgroup2(work);
     libc.becomeSubreaper();
     const env = measuredEnv();
-    const timer = ExecTimer.build(join(repoRoot, 'bench', 'exec-timer.c'), work, env);
+    const timer = new ExecTimer(work, env);
     const rootfs = join(work, 'rootfs');
     buildRootfs(join(repoRoot, 'bundles', 'busybox', 'build-rootfs.sh'), rootfs);
     const pidDir = join(work, 'pids');
@@ -129,12 +129,6 @@ async function measure(options: Options): Promise<number> {
     await round(bench, SINGLES, runtimes, 0, 'w');
     bench.resetSamples();
 
-    say('bench: limit checks');
-    for (const rt of runtimes) {
-      bench.checkLimits(rt, options.limitTries);
-      await checkpoint();
-    }
-
     for (let i = 0; i < options.samples; i++) {
       say(`bench: round ${i + 1}/${options.samples} (${Math.round((Date.now() - started) / 1000)} s)`);
       bench.sampleFloor();
@@ -145,11 +139,28 @@ async function measure(options: Options): Promise<number> {
       await round(bench, BURSTS, runtimes, i, `b${i}`);
     }
 
+    // Every command from here on runs under GNU time: the limit checks, whose time is not
+    // kept, then rounds for the peak RSS of the commands timed above.
+    bench.pass = 'peak RSS';
+    say('bench: limit checks');
+    for (const rt of runtimes) {
+      bench.checkLimits(rt, options.limitTries);
+      await checkpoint();
+    }
+    for (let i = 0; i < options.peakRssRounds; i++) {
+      say(`bench: peak RSS round ${i + 1}/${options.peakRssRounds} (${Math.round((Date.now() - started) / 1000)} s)`);
+      bench.sampleFloor();
+      await round(bench, SINGLES, runtimes, i, `m${i}`);
+    }
+    say(`bench: peak RSS burst round (${Math.round((Date.now() - started) / 1000)} s)`);
+    await round(bench, BURSTS, runtimes, 0, 'mb');
+
     const report = buildReport({
       machine: describeMachine(),
       settings: {
         samples: options.samples,
         burstRounds: options.burstRounds,
+        peakRssRounds: options.peakRssRounds,
         bursts: options.bursts,
         limitTries: options.limitTries,
         cgroups,
