@@ -18,10 +18,12 @@ const busyboxDir = join(REPO_ROOT, 'bundles', 'busybox');
 const busybox = (): Spec => JSON.parse(readFileSync(join(busyboxDir, 'config.json'), 'utf8')) as Spec;
 
 t.test('the busybox bundle has no problems', async (t) => {
+  // its rootfs is built by a script, so the config is checked in a bundle of its own
+  const dir = makeBundle(t, busybox());
   t.same(validateConfigSchema(busybox()), []);
-  t.same(checkConfigSemantics(busybox(), busyboxDir), []);
+  t.same(checkConfigSemantics(busybox(), dir), []);
   t.same(findUnknownProperties(busybox()), []);
-  t.equal(loadBundleConfig(busyboxDir).ociVersion, '1.3.0');
+  t.equal(loadBundleConfig(dir).ociVersion, '1.3.0');
 });
 
 t.test('every problem of a config is reported at once', async (t) => {
