@@ -16,14 +16,17 @@ export class Emitter {
   readonly root: Reg;
   /** A scratch register for fds that live for one step. */
   readonly tmp: Reg;
-  readonly scratchPath: Ptr;
   private readonly hows = new Map<string, Ptr>();
   private readonly strings = new Map<string, Ptr>();
 
   constructor(readonly scratchFd: number) {
     this.root = this.p.reg('root');
     this.tmp = this.p.reg('tmp');
-    this.scratchPath = this.p.cstr(`/proc/self/fd/${scratchFd}`);
+  }
+
+  /** Where mount(2) finds the file open in the scratch fd. */
+  get scratchPath(): Ptr {
+    return this.str(`/proc/self/fd/${this.scratchFd}`);
   }
 
   /** Interned C string. */
