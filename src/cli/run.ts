@@ -18,7 +18,8 @@ interface RunFlags extends CreateFlags {
 export async function run(id: string, flags: RunFlags, g: GlobalOptions): Promise<number> {
   checkId(id);
   const sys = libc();
-  // Processes the container's init leaves behind come to us, and are reaped with it.
+  // As with runc: while runts waits, processes orphaned in a container without a pid
+  // namespace of its own are re-parented to runts rather than to the host's init.
   if (!flags.detach && flags.subreaper) sys.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   const state = createContainer(g.root, id, {
     bundle: flags.bundle,
