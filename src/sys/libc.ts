@@ -20,7 +20,6 @@ export interface Libc {
   poll: (fds: Buffer, n: number, timeout: number) => number;
   prctl: (op: number, a: Arg, b: Arg, c: Arg, d: Arg) => number;
   ioctl: (fd: number, req: number, arg: Arg) => number;
-  setns: (fd: number, type: number) => number;
   /** The address of a Buffer's memory, for passing pointers as integers. */
   address: (buf: Buffer) => bigint;
 }
@@ -48,7 +47,6 @@ export function libc(): Libc {
     poll: lib.func('int poll(void *, unsigned long, int)'),
     prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
     ioctl: lib.func('int ioctl(int, unsigned long, intptr_t)'),
-    setns: lib.func('int setns(int, int)'),
     address: (buf) => koffi.address(buf),
   };
   return cached;
