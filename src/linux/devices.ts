@@ -4,7 +4,8 @@ import type { LinuxDevice, Spec } from '../spec/types/config.js';
 import type { Emitter } from './init/emit.js';
 import type { Reg } from './init/program.js';
 import {
-  AT_SYMLINK_NOFOLLOW, MS_BIND, O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, S_IFBLK, S_IFCHR, S_IFIFO, S_IFREG,
+  AT_SYMLINK_NOFOLLOW, MS_BIND, O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG,
+  STATX_MODE_OFFSET, STATX_RDEV_MAJOR_OFFSET, STATX_RDEV_MINOR_OFFSET, STATX_STRUCT_BYTES, STATX_TYPE,
 } from '../sys/constants.js';
 import { EEXIST, ENOENT } from '../sys/errno.js';
 
@@ -67,6 +68,31 @@ export function emitDevices(e: Emitter, spec: Spec, inUserNamespace: boolean): v
   e.p.sys('close', [dir], step);
 }
 
+function emitCheckExisting(e: Emitter, d: LinuxDevice, dir: Reg, name: string, configPath: string): void {
+  const p = e.p;
+  const want = d.type === 'p' ? 'a fifo' : `device ${d.type} ${d.major ?? 0}:${d.minor ?? 0}`;
+  const statx = p.bytes(STATX_STRUCT_BYTES);
+  const found = p.reg('existing');
+  const field = p.reg('field');
+  const absent = p.label(`nothing at ${d.path}`);
+  const mismatch = p.label(`not ${want} at ${d.path}`);
+  p.sys('statx', [dir, e.str(name), AT_SYMLINK_NOFOLLOW, STATX_TYPE, statx], { what: `look at ${d.path}`, configPath },
+    { tolerate: [ENOENT], save: found });
+  p.jumpIfNegative(found, absent);
+  p.load32(field, statx, STATX_MODE_OFFSET / 4);
+  p.jumpIfDifferent(field, S_IFMT, TYPE_BITS[d.type], mismatch);
+  if (d.type !== 'p') {
+    p.load32(field, statx, STATX_RDEV_MAJOR_OFFSET / 4);
+    p.jumpIfDifferent(field, -1, d.major ?? 0, mismatch);
+    p.load32(field, statx, STATX_RDEV_MINOR_OFFSET / 4);
+    p.jumpIfDifferent(field, -1, d.minor ?? 0, mismatch);
+  }
+  p.jump(absent);
+  p.place(mismatch);
+  p.fail({ what: `a file that is not ${want} exists at ${d.path}`, configPath }, 0);
+  p.place(absent);
+}
+
 function emitDevice(e: Emitter, d: LinuxDevice, dir: Reg, inUserNamespace: boolean, configPath: string | undefined): void {
   const rel = posix.normalize(d.path).replace(/^\/+/, '');
   const parent = dirname(rel);
@@ -74,6 +100,9 @@ function emitDevice(e: Emitter, d: LinuxDevice, dir: Reg, inUserNamespace: boole
   const step = { what: `create device ${d.path}`, configPath };
   e.mkdirAll(parent, step);
   e.openInRoot(parent, O_DIRECTORY, dir, step);
+  // config-linux.md: a file already at the path that is not the device asked for is an
+  // error; the same device is made again, with the config's mode and owner.
+  if (configPath) emitCheckExisting(e, d, dir, name, configPath);
   e.p.sys('unlinkat', [dir, e.str(name), 0], step, { tolerate: [ENOENT] });
   if (inUserNamespace) {
     e.p.sys('mknodat', [dir, e.str(name), S_IFREG | 0o644, 0], step);

@@ -87,6 +87,13 @@ export const S_IFBLK = 0o060000;
 export const S_IFREG = 0o100000;
 export const S_IFIFO = 0o010000;
 
+// statx(2): the mask bits asked for, and where struct statx keeps the fields read
+export const STATX_TYPE = 0x1;
+export const STATX_STRUCT_BYTES = 256;
+export const STATX_MODE_OFFSET = 0x1c;
+export const STATX_RDEV_MAJOR_OFFSET = 0x80;
+export const STATX_RDEV_MINOR_OFFSET = 0x84;
+
 // fcntl(2)
 export const F_GETFD = 1;
 export const F_SETFD = 2;

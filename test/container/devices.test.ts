@@ -1,5 +1,7 @@
 import t from 'tap';
-import { statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
 
 const rootfs = sharedRootfs(t);
@@ -47,6 +49,46 @@ t.test('an impossible device fails at create with one clear error and leaves not
   const r = sb.runts(['create', '--bundle', sb.bundle(config), 'baddev']);
   t.equal(r.status, 1);
   t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
-  t.match(r.stderr, /^config\.json: linux\.devices\[0\]: create device \/dev\/pts: E[A-Z]+/);
+  t.match(r.stderr.trim(), /^config\.json: linux\.devices\[0\]: a file that is not device c 1:3 exists at \/dev\/pts$/);
   t.equal(sb.runts(['state', 'baddev']).status, 1, 'no container');
+});
+
+/** A host directory bind-mounted at /hostdev, holding a regular file and a null device node. */
+function hostDevDir(sb: Sandbox): string {
+  const dir = join(sb.dir, 'hostdev');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'file'), 'a regular file\n');
+  const made = spawnSync('mknod', ['-m', '0666', join(dir, 'null'), 'c', '1', '3']);
+  if (made.status !== 0) throw new Error(`mknod: ${made.stderr}`);
+  return dir;
+}
+
+t.test('a different file already at a device path fails create and is left as it was', async (t) => {
+  const sb = new Sandbox(t);
+  const dir = hostDevDir(sb);
+  for (const [path, want] of [['/hostdev/file', 'device c 1:3'], ['/hostdev/null', 'device c 1:5']] as const) {
+    const config = baseConfig(rootfs, ['true']);
+    config.mounts.push({ destination: '/hostdev', type: 'bind', source: dir, options: ['bind'] });
+    config.linux.devices = [{ path, type: 'c', major: 1, minor: path.endsWith('file') ? 3 : 5 }];
+    const r = sb.runts(['create', '--bundle', sb.bundle(config), 'mismatch']);
+    t.equal(r.status, 1, `${path}: create fails`);
+    t.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+    t.equal(r.stderr.trim(), `config.json: linux.devices[0]: a file that is not ${want} exists at ${path}`);
+    t.equal(sb.runts(['state', 'mismatch']).status, 1, 'no container');
+    t.notOk(existsSync(join(sb.root, 'mismatch')), 'no state dir');
+  }
+  t.equal(readFileSync(join(dir, 'file'), 'utf8'), 'a regular file\n', 'the file is untouched');
+  t.ok(statSync(join(dir, 'null')).isCharacterDevice(), 'the other device is untouched');
+  t.same(readdirSync(dir).sort(), ['file', 'null']);
+});
+
+t.test('the same device already at the path is made again with the config\'s mode and owner', async (t) => {
+  const sb = new Sandbox(t);
+  const dir = hostDevDir(sb);
+  const r = run(sb, 'samedev', 'ls -ln /hostdev/null', (c) => {
+    c.mounts.push({ destination: '/hostdev', type: 'bind', source: dir, options: ['bind'] });
+    c.linux.devices = [{ path: '/hostdev/null', type: 'c', major: 1, minor: 3, fileMode: 0o600, uid: 7, gid: 8 }];
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /crw-------\s+1 7\s+8\s+1,\s*3 /, 'mode 0600, owner 7:8');
 });

@@ -102,3 +102,16 @@ t.test('executable lookup along PATH', async (t) => {
   t.same(execCandidates('ls', ['PATH=/first', 'PATH=/last']), ['/last/ls'], 'the last PATH wins, as in the environment');
   t.equal(execCandidates('ls').length, 6, 'the default PATH when none is given');
 });
+
+t.test('a configured device is checked against what is already at its path', async (t) => {
+  const l = listing(spec((s) => {
+    s.linux!.devices = [{ path: '/dev/fuse', type: 'c', major: 10, minor: 229 }];
+  }));
+  const check = indexOf(l, /^%existing = statx\(%devdir, "fuse", 256, 1, &\d+\) tolerate 2$/);
+  t.ok(check >= 0, 'statx of the path, ENOENT tolerated');
+  t.match(l.slice(check + 1, check + 8).join('\n'), /if \(field & 61440\) != 8192 jump[^]*!= 10 jump[^]*!= 229 jump/,
+    'type, major and minor compared');
+  t.ok(indexOf(l, /^fail a file that is not device c 10:229 exists at \/dev\/fuse$/, check) > check, 'a mismatch fails');
+  t.ok(indexOf(l, /^unlinkat\(%devdir, "fuse", 0\)/, check) > check, 'the device is made after the check');
+  t.equal(indexOf(l, /^%existing = statx\(%devdir, "null"/), -1, 'default devices are not checked');
+});

@@ -1,5 +1,5 @@
 import type { Linked } from './program.js';
-import { OP_SYS, OP_SET, OP_JUMP, OP_JUMP_IF_ZERO, OP_JUMP_IF_NEGATIVE, OP_STORE32, OP_LOAD32, OP_FAIL, ANY_ERRNO } from './program.js';
+import { OP_SYS, OP_SET, OP_JUMP, OP_JUMP_IF_ZERO, OP_JUMP_IF_NEGATIVE, OP_STORE32, OP_LOAD32, OP_JUMP_IF_DIFFERENT, OP_FAIL, ANY_ERRNO } from './program.js';
 import { MSG_ERROR, RECORD_BYTES } from './protocol.js';
 
 export interface ExecutorContext {
@@ -64,6 +64,8 @@ export function execute(ctx: ExecutorContext): never {
       pc = regs[ins.r0] === 0 ? ins.target : pc + 1;
     } else if (op === OP_JUMP_IF_NEGATIVE) {
       pc = (regs[ins.r0] as number) < 0 ? ins.target : pc + 1;
+    } else if (op === OP_JUMP_IF_DIFFERENT) {
+      pc = ((regs[ins.r0] as number) & (ins.a1 as number)) !== ins.a2 ? ins.target : pc + 1;
     } else if (op === OP_STORE32) {
       i32[ins.a0 as number] = regs[ins.r2] as number;
       pc++;

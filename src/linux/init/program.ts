@@ -43,6 +43,7 @@ export const OP_JUMP_IF_NEGATIVE = 4;
 export const OP_STORE32 = 5;
 export const OP_FAIL = 6;
 export const OP_LOAD32 = 7;
+export const OP_JUMP_IF_DIFFERENT = 8;
 
 /** Tolerate any errno: the result (-1) is kept for a later jump. */
 export const ANY_ERRNO = -1;
@@ -161,6 +162,14 @@ export class Program {
 
   jumpIfNegative(reg: Reg, label: Label): void {
     this.pending.push({ op: OP_JUMP_IF_NEGATIVE, args: [reg], tolerate: [], nonzero: false, label, step: { what: `if ${reg.name} < 0 jump ${label.name}` } });
+  }
+
+  /** Jumps unless the register's bits under `mask` equal `value` (32-bit values only). */
+  jumpIfDifferent(reg: Reg, mask: number, value: number, label: Label): void {
+    this.pending.push({
+      op: OP_JUMP_IF_DIFFERENT, args: [reg, mask | 0, value | 0], tolerate: [], nonzero: false, label,
+      step: { what: `if (${reg.name} & ${mask >>> 0}) != ${value} jump ${label.name}` },
+    });
   }
 
   /** Stores a register's value as int32 number `index` of the arena chunk at `at`. */
