@@ -18,7 +18,7 @@ const IMPLEMENTED = {
   apparmor: false,
   selinux: false,
   intelRdt: false,
-  idmapMounts: false,
+  idmapMounts: true,
   netDevices: false,
   checkpoint: false,
 } satisfies Record<string, boolean>;
@@ -32,7 +32,7 @@ export function featuresDocument(): Features {
     ociVersionMin: '1.0.0',
     ociVersionMax: SPEC_VERSION,
     hooks: [...HOOKS],
-    // idmapped mounts are refused until they work (see mountExtensions)
+    // idmap and ridmap only while idmapped mounts work (see mountExtensions)
     mountOptions: MOUNT_OPTIONS.filter((o) => IMPLEMENTED.idmapMounts || (o !== 'idmap' && o !== 'ridmap')),
     linux: {
       namespaces: Object.keys(NAMESPACE_FILES).sort(),

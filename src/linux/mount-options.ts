@@ -232,10 +232,11 @@ export function perMountAttributes(o: Pick<MountOptions, 'flags' | 'clearFlags'>
 }
 
 /** A struct mount_attr: attr_set, attr_clr, propagation, userns_fd. */
-export function mountAttr(set: number, clear: number, propagation = 0): Buffer {
+export function mountAttr(set: number, clear: number, propagation = 0, usernsFd = 0): Buffer {
   const b = Buffer.alloc(MOUNT_ATTR_SIZE_VER0);
   b.writeBigUInt64LE(BigInt(set), 0);
   b.writeBigUInt64LE(BigInt(clear), 8);
   b.writeBigUInt64LE(BigInt(propagation), 16);
+  b.writeBigUInt64LE(BigInt(usernsFd), 24);
   return b;
 }

@@ -7,7 +7,7 @@ import { hasNamespace } from './namespaces.js';
 import type { Emitter } from './init/emit.js';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MS_BIND, MS_MOVE,
-  MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
+  MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_UNBINDABLE,
   O_CLOEXEC, O_DIRECTORY, O_PATH,
 } from '../sys/constants.js';
 import { EEXIST, EINVAL, EPERM } from '../sys/errno.js';
@@ -62,7 +62,7 @@ function bindSourceIsFile(source: string): boolean {
   }
 }
 
-function bindSource(m: Mount, bundle: string): string {
+export function bindSource(m: Mount, bundle: string): string {
   const source = m.source ?? '';
   return isAbsolute(source) ? source : resolve(bundle, source);
 }
@@ -107,8 +107,11 @@ export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
   p.sys('openat', [AT_FDCWD, e.str(rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC], { what: `open rootfs ${rootfs}`, configPath: 'root.path' }, { save: e.root });
 }
 
-/** The config's mounts, in order. */
-export function emitMounts(e: Emitter, spec: Spec, bundle: string): void {
+/**
+ * The config's mounts, in order. `idmapped` holds, by index in mounts[], the fds of the
+ * id-mapped mounts the runtime made (idmap.ts), which the init inherits.
+ */
+export function emitMounts(e: Emitter, spec: Spec, bundle: string, idmapped: ReadonlyMap<number, number> = new Map()): void {
   const label = spec.linux?.mountLabel;
   let cgroups: CgroupLayout | undefined;
   (spec.mounts ?? []).forEach((m, i) => {
@@ -116,7 +119,7 @@ export function emitMounts(e: Emitter, spec: Spec, bundle: string): void {
       cgroups ??= hostCgroupLayout();
       emitCgroupMount(e, m, i, bundle, cgroups, hasNamespace(spec.linux?.namespaces, 'cgroup'), label);
     } else {
-      emitMount(e, m, i, bundle, label);
+      emitMount(e, m, i, bundle, label, idmapped.get(i));
     }
   });
 }
@@ -130,11 +133,11 @@ function devReadonly(m: Mount, o: MountOptions): boolean {
   return posix.normalize(m.destination) === '/dev' && (o.flags & MS_RDONLY) !== 0 && !isBindMount(m, o);
 }
 
-function emitMount(e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined): void {
+function emitMount(e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, idmapped?: number): void {
   const configPath = `mounts[${i}]`;
   const o = parseMountOptions(m.options);
-  if (o.idmap !== 'none' || m.uidMappings || m.gidMappings) {
-    throw new RuntsError('id-mapped mounts are not supported', { configPath });
+  if (idmapped === undefined && (o.idmap !== 'none' || m.uidMappings || m.gidMappings)) {
+    throw new RuntsError('the id-mapped mount was not prepared by the runtime', { configPath });
   }
   const isBind = isBindMount(m, o);
   const dest = m.destination;
@@ -146,7 +149,10 @@ function emitMount(e: Emitter, m: Mount, i: number, bundle: string, label: strin
     e.mkdirAll(dest, { what: `create mount point ${dest}`, configPath }, 0o755, asFile);
     e.openInRoot(dest, 0, e.tmp, { what: `open mount point ${dest}`, configPath });
     e.toScratch(e.tmp, step);
-    if (isBind) {
+    if (idmapped !== undefined) {
+      e.p.sys('move_mount', [idmapped, e.str(''), e.scratchFd, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], step);
+      e.p.sys('close', [idmapped], step);
+    } else if (isBind) {
       // A bind mount ignores every flag but MS_REC: the others take a remount below.
       e.mount(e.str(source), e.scratchPath, null, o.flags & (MS_BIND | MS_REC) | MS_BIND, null, step);
     } else {

@@ -119,14 +119,15 @@ t.test('runts features', async (t) => {
   t.equal(doc.ociVersionMax, '1.3.0');
   t.same([...doc.linux!.namespaces!].sort(), ['cgroup', 'ipc', 'mount', 'network', 'pid', 'time', 'user', 'uts']);
   t.same(doc.hooks, ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop']);
-  t.same(doc.mountOptions, MOUNT_OPTIONS.filter((o) => o !== 'idmap' && o !== 'ridmap'), 'every option but the idmapped mounts not built yet');
+  t.same(doc.mountOptions, MOUNT_OPTIONS, 'every option, idmap and ridmap included');
+  t.ok(doc.mountOptions!.includes('idmap') && doc.mountOptions!.includes('ridmap'));
   const caps = doc.linux!.capabilities!;
   t.equal(caps.length, 41);
   t.equal(caps[0], 'CAP_CHOWN');
   t.equal(caps[40], 'CAP_CHECKPOINT_RESTORE');
   t.same(doc.linux!.cgroup, { v1: true, v2: true, systemd: false, systemdUser: false, rdma: false });
   t.equal(doc.linux!.seccomp!.enabled, true, 'seccomp is implemented');
-  t.same(doc.linux!.mountExtensions, { idmap: { enabled: false } });
+  t.same(doc.linux!.mountExtensions, { idmap: { enabled: true } });
   t.equal(doc.annotations!['io.github.runts.version'], JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
   for (const key of Object.keys(doc.annotations!)) t.match(key, /^io\.github\.runts\./, `${key} speaks of runts`);
 });

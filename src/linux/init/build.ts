@@ -53,6 +53,8 @@ export interface InitOptions {
   lastCap: number;
   /** The container's cgroup.procs files, one per hierarchy: the intermediate joins them. */
   cgroupProcs?: string[];
+  /** Fds of the id-mapped mounts the runtime made, by index in mounts[]. */
+  idmapped?: ReadonlyMap<number, number>;
 }
 
 export interface InitProgram {
@@ -73,6 +75,7 @@ export function buildInit(o: InitOptions): InitProgram {
   emitResetSignals(e);
   emitCloseInherited(e, 3 + o.extraFds, [
     sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd), ...o.hookStdin.createContainer, ...o.hookStdin.startContainer,
+    ...(o.idmapped?.values() ?? []),
   ]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, spec, o.cgroupProcs ?? []);
@@ -116,7 +119,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.place(init);
   p.sys('umask', [0], { what: 'clear umask for setup' });
   emitPrepareRoot(e, spec, o.rootfs);
-  emitMounts(e, spec, o.bundle);
+  emitMounts(e, spec, o.bundle, o.idmapped);
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
   if (o.hooksHandshake) {
     p.sys('write', [sock, record(e, MSG_HOOKS), RECORD_BYTES], { what: 'ask for the runtime hooks' });

@@ -4,10 +4,12 @@ import { RuntsError } from '../../errors.js';
 import { libc } from '../../sys/libc.js';
 import { fork } from '../../sys/fork.js';
 import { syscallNumber } from '../../sys/syscalls.js';
-import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, SOCK_CLOEXEC, SOCK_STREAM } from '../../sys/constants.js';
+import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SOCK_CLOEXEC, SOCK_STREAM } from '../../sys/constants.js';
 import { NAMESPACES, planNamespaces, openNamespace } from '../namespaces.js';
 import { buildInit } from './build.js';
 import { buildExec, type ExecOptions } from './build-exec.js';
+import { buildUserNamespaceHolder } from './build-userns.js';
+import { openIdmappedMounts, planIdmappedMounts } from '../idmap.js';
 import type { Emitter } from './emit.js';
 import type { Linked, Ptr } from './program.js';
 import type { LinuxNamespaceType } from '../../spec/types/config.js';
@@ -120,6 +122,8 @@ export function spawnInit(o: SpawnOptions): number {
       fds.push(fd);
       return { type: j.type, fd, configPath: j.configPath };
     });
+    const idmapped = openIdmappedMounts(planIdmappedMounts(o.spec, o.bundle), userNamespace);
+    fds.push(...idmapped.values());
     const stateDirFd = openSync(o.stateDir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     fds.push(stateDirFd);
     const { parentEnd, childEnd } = socketPair(fds);
@@ -132,7 +136,7 @@ export function spawnInit(o: SpawnOptions): number {
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratchFd(), noPivot: o.noPivot, extraFds: o.extraFds,
-      capabilities: o.capabilities, lastCap: o.lastCap, cgroupProcs: o.cgroupProcs,
+      capabilities: o.capabilities, lastCap: o.lastCap, cgroupProcs: o.cgroupProcs, idmapped,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
@@ -157,7 +161,7 @@ export function spawnInit(o: SpawnOptions): number {
     for (;;) {
       const kind = next();
       if (kind === MSG_USERNS) {
-        writeIdMaps(intermediate, o.spec);
+        writeIdMaps(intermediate, o.spec.linux?.uidMappings, o.spec.linux?.gidMappings, 'linux.uidMappings', 'linux.gidMappings');
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_HOOKS) {
         awaitPid();
@@ -252,16 +256,44 @@ function namespacePid(pid: number): number {
   return m ? Number(m[1].trim().split(/\s+/).pop()) : pid;
 }
 
-function writeIdMaps(pid: number, spec: Spec): void {
+function writeIdMaps(
+  pid: number, uidMappings: LinuxIDMapping[] | undefined, gidMappings: LinuxIDMapping[] | undefined, uidPath: string, gidPath: string,
+): void {
   try {
-    writeFileSync(`/proc/${pid}/uid_map`, idMap(spec.linux?.uidMappings));
+    writeFileSync(`/proc/${pid}/uid_map`, idMap(uidMappings));
   } catch (err) {
-    throw RuntsError.fromNode('write uid_map', err, 'linux.uidMappings');
+    throw RuntsError.fromNode('write uid_map', err, uidPath);
   }
   try {
-    writeFileSync(`/proc/${pid}/gid_map`, idMap(spec.linux?.gidMappings));
+    writeFileSync(`/proc/${pid}/gid_map`, idMap(gidMappings));
   } catch (err) {
-    throw RuntsError.fromNode('write gid_map', err, 'linux.gidMappings');
+    throw RuntsError.fromNode('write gid_map', err, gidPath);
+  }
+}
+
+/**
+ * A new user namespace with these mappings, as an open fd: a forked process makes it, the
+ * runtime writes its maps and opens it, then lets the process exit.
+ */
+function userNamespace(uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMapping[], configPath: string): number {
+  const fds: number[] = [];
+  let pid = -1;
+  try {
+    const { parentEnd, childEnd } = socketPair(fds);
+    const launched = launch(buildUserNamespaceHolder(childEnd), childEnd, 'user namespace');
+    pid = launched.pid;
+    closeSync(childEnd);
+    const buf = Buffer.alloc(RECORD_BYTES);
+    if (!readRecord(parentEnd, buf)) throw new RuntsError('the user namespace process exited early');
+    if (buf.readInt32LE(0) === MSG_ERROR) throw failure(launched.program, buf);
+    writeIdMaps(pid, uidMappings, gidMappings, configPath, configPath.replace(/uidMappings$/, 'gidMappings'));
+    const fd = openSync(`/proc/${pid}/ns/user`, O_RDONLY | O_CLOEXEC);
+    writeSync(parentEnd, Buffer.from([1]));
+    return fd;
+  } finally {
+    // Closing the socket ends the process's wait when it was not answered.
+    for (const fd of fds) closeSync(fd);
+    if (pid > 0) reap(pid);
   }
 }
 
