@@ -14,7 +14,6 @@ import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
 import { createCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
-import { cgroupProcsFiles } from '../linux/cgroups/join.js';
 import { procStat } from './proc.js';
 import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -77,7 +76,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       const cgroups = (made.cgroups = createCgroups(cgroupPlan));
       const pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds),
-        capabilities, lastCap: lastCap(), cgroupProcs: cgroupProcsFiles(cgroups),
+        capabilities, lastCap: lastCap(), cgroupDirs: cgroups.paths,
       });
       const stat = procStat(pid);
       const state: ContainerState = {

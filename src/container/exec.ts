@@ -36,7 +36,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     extraFds: o.extraFds,
     capabilities,
     lastCap: lastCap(),
-    cgroupProcs: state.cgroups ? cgroupProcsFiles(state.cgroups) : [],
+    cgroupProcs: cgroupProcsFiles(state.cgroups?.paths ?? []),
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(pid));
   return pid;

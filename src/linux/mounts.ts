@@ -108,18 +108,27 @@ export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
 }
 
 /**
- * The config's mounts, in order. `idmapped` holds, by index in mounts[], the fds of the
- * id-mapped mounts the runtime made (idmap.ts), which the init inherits.
+ * The config's mounts, in order, with what the runtime prepared on the host:
  */
-export function emitMounts(e: Emitter, spec: Spec, bundle: string, idmapped: ReadonlyMap<number, number> = new Map()): void {
+export interface MountsFromHost {
+  /** The container's cgroups, one per hierarchy: a cgroup mount without a cgroup namespace binds them. */
+  cgroupDirs?: readonly string[];
+  /** Fds of the id-mapped mounts the runtime made (idmap.ts), by index in mounts[]; the init inherits them. */
+  idmapped?: ReadonlyMap<number, number>;
+  /** The host's cgroup layout, read only when a cgroup mount needs it (the unit tests pass a fake one). */
+  cgroupLayout?: () => CgroupLayout;
+}
+
+export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsFromHost = {}): void {
   const label = spec.linux?.mountLabel;
   let cgroups: CgroupLayout | undefined;
   (spec.mounts ?? []).forEach((m, i) => {
     if (m.type === 'cgroup') {
-      cgroups ??= hostCgroupLayout();
-      emitCgroupMount(e, m, i, bundle, cgroups, hasNamespace(spec.linux?.namespaces, 'cgroup'), label);
+      cgroups ??= (host.cgroupLayout ?? hostCgroupLayout)();
+      const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
+      emitCgroupMount(e, m, i, bundle, cgroups, dirs, label);
     } else {
-      emitMount(e, m, i, bundle, label, idmapped.get(i));
+      emitMount(e, m, i, bundle, label, host.idmapped?.get(i));
     }
   });
 }
@@ -133,9 +142,11 @@ function devReadonly(m: Mount, o: MountOptions): boolean {
   return posix.normalize(m.destination) === '/dev' && (o.flags & MS_RDONLY) !== 0 && !isBindMount(m, o);
 }
 
-function emitMount(e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, idmapped?: number): void {
+function emitMount(
+  e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, idmapped?: number,
+  o: MountOptions = parseMountOptions(m.options),
+): void {
   const configPath = `mounts[${i}]`;
-  const o = parseMountOptions(m.options);
   if (idmapped === undefined && (o.idmap !== 'none' || m.uidMappings || m.gidMappings)) {
     throw new RuntsError('the id-mapped mount was not prepared by the runtime', { configPath });
   }
@@ -261,11 +272,14 @@ function hostCgroupLayout(): CgroupLayout {
 /**
  * A mount of type cgroup shows the container's cgroups, whichever version the host runs:
  * cgroup2 on a v2 host; on a v1 host, as runc does, a tmpfs with one mount per hierarchy
- * and a symlink per controller of a co-mounted one (cpu -> cpu,cpuacct). The hierarchies
- * are mounted, not bound from the host, so a cgroup namespace must scope them.
+ * and a symlink per controller of a co-mounted one (cpu -> cpu,cpuacct). In a cgroup
+ * namespace each hierarchy is mounted afresh, and the namespace scopes it to the
+ * container's cgroup. Without one a fresh mount would show the host's whole tree, so
+ * `bindDirs` (the container's cgroups on the host) are bound there instead.
  */
 function emitCgroupMount(
-  e: Emitter, m: Mount, i: number, bundle: string, layout: CgroupLayout, cgroupNs: boolean, label: string | undefined,
+  e: Emitter, m: Mount, i: number, bundle: string, layout: CgroupLayout, bindDirs: readonly string[] | undefined,
+  label: string | undefined,
 ): void {
   const configPath = `mounts[${i}]`;
   if (layout.v2) {
@@ -274,9 +288,6 @@ function emitCgroupMount(
   }
   if (layout.hierarchies.length === 0) {
     throw new RuntsError('no cgroup hierarchy is mounted on this host under /sys/fs/cgroup', { configPath });
-  }
-  if (!cgroupNs) {
-    throw new RuntsError('a cgroup mount on a cgroup v1 host needs a cgroup namespace (linux.namespaces)', { configPath });
   }
   const o = parseMountOptions(m.options);
   const dest = m.destination;
@@ -291,6 +302,14 @@ function emitCgroupMount(
   const flags = (o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT)) | CGROUP_FLAGS;
   for (const h of layout.hierarchies) {
     const at = posix.join(dest, h.name);
+    if (bindDirs) {
+      const mountPoint = posix.join(CGROUP_ROOT, h.name);
+      const dir = bindDirs.find((d) => d.startsWith(`${mountPoint}/`));
+      if (!dir) throw new RuntsError(`the container has no cgroup under ${mountPoint} to bind on ${at}`, { configPath });
+      // As runc: a recursive bind with the hierarchies' flags, which emitMount applies by remounting.
+      emitMount(e, { destination: at, type: 'bind', source: dir }, i, bundle, label, undefined, { ...o, flags: flags | MS_BIND | MS_REC });
+      continue;
+    }
     const step = { what: `mount ${h.fstype} ${h.data} on ${at}`, configPath };
     e.mkdirAll(at, step);
     e.openInRoot(at, 0, e.tmp, step);

@@ -206,15 +206,32 @@ for (const [mode, userns] of MODES) {
       t.equal(line?.root, '/', `${h} shows the cgroup namespace's root`);
     }
     t.equal(m.get('/sys/fs/cgroup')?.options[0], 'ro', 'the tmpfs is made read-only last');
+  });
 
-    const noCgroupNs = config('true', (c) => {
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers') && 'a cgroup v2 host mounts cgroup2, as the test above checks';
+  t.test(`cgroup mount without a cgroup namespace: the container's own cgroups, bound${mode}`, { skip: v2 }, async (t) => {
+    const sb = new Sandbox(t);
+    const cgroupsPath = `/runts-test-${process.pid}-cgroup-bind${mode ? '-userns' : ''}`;
+    const cgroup = { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] };
+    const script = 'ls /sys/fs/cgroup; echo ---; cat /sys/fs/cgroup/pids/cgroup.procs; echo ---; cat /proc/self/mountinfo';
+    const out = inside(sb, 'mounts-cgroup-bind', script, (c) => {
       userns(c);
       c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'cgroup');
+      c.linux.cgroupsPath = cgroupsPath;
       c.mounts.push(cgroup);
     });
-    const r = sb.runts(['create', '--bundle', sb.bundle(noCgroupNs), 'mounts-nocgroupns']);
-    t.equal(r.status, 1);
-    t.match(r.stderr, /^config\.json: mounts\[\d+\]: a cgroup mount on a cgroup v1 host needs a cgroup namespace/);
+    const [listing, procs, text] = out.split('---\n');
+    const hierarchies = readdirSync('/sys/fs/cgroup').filter((d) => statSync(join('/sys/fs/cgroup', d)).isDirectory());
+    t.same(listing.trim().split('\n').sort(), hierarchies.sort(), 'a directory per host hierarchy');
+    const m = mountinfo(text);
+    t.equal(m.get('/sys/fs/cgroup')?.fstype, 'tmpfs');
+    for (const h of hierarchies) {
+      const line = m.get(`/sys/fs/cgroup/${h}`);
+      t.equal(line?.root, cgroupsPath, `${h} is a bind of the container's cgroup`);
+      t.same(line?.options.slice(0, 4), ['ro', 'nosuid', 'nodev', 'noexec'], `${h} read-only`);
+    }
+    t.equal(m.get('/sys/fs/cgroup')?.options[0], 'ro', 'the tmpfs is made read-only last');
+    t.ok(procs.trim().split('\n').includes('1'), `the container's pid 1 is in the bound cgroup: ${procs.trim()}`);
   });
 }
 

@@ -95,7 +95,7 @@ t.test('cgroupsPath: absolute from the root, relative from runts\' own cgroup, d
     '/sys/fs/cgroup/memory/runts/c', '/sys/fs/cgroup/devices/runts/c', '/sys/fs/cgroup/blkio/runts/c',
     '/sys/fs/cgroup/pids/runts/c', '/sys/fs/cgroup/systemd/runts/c',
   ], 'every hierarchy, the named one (name=systemd) too');
-  t.same(cgroupProcsFiles({ paths: ['/sys/fs/cgroup/x'], created: [] }), ['/sys/fs/cgroup/x/cgroup.procs']);
+  t.same(cgroupProcsFiles(['/sys/fs/cgroup/x']), ['/sys/fs/cgroup/x/cgroup.procs']);
 
   const sub = parseCgroupHost('1 0 0:1 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw', '0::/docker/abc/inner\n', () => []);
   t.equal(planCgroups(spec({ cgroupsPath: 'c' }), 'c', sub).dirs[0].path, '/sys/fs/cgroup/c',

@@ -1,12 +1,13 @@
 import t from 'tap';
 import { Emitter } from '../../src/linux/init/emit.js';
-import { cgroupLayout, emitEnterRoot, emitMounts, emitPrepareRoot, labelData } from '../../src/linux/mounts.js';
+import { cgroupLayout, type CgroupLayout, emitEnterRoot, emitMounts, emitPrepareRoot, labelData } from '../../src/linux/mounts.js';
 import { emitMaskedPaths, emitReadonlyPaths } from '../../src/linux/paths.js';
 import { checkSysctl, dottedKey, emitSysctl, sysctlFile } from '../../src/linux/sysctl.js';
 import { mountAttr, parseMountOptions, perMountAttributes } from '../../src/linux/mount-options.js';
 import {
   AT_EMPTY_PATH, AT_RECURSIVE, MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY,
-  MOUNT_ATTR_STRICTATIME, MS_BIND, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE,
+  MOUNT_ATTR_STRICTATIME, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT,
+  MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, MS_SHARED, MS_SLAVE,
 } from '../../src/sys/constants.js';
 import type { Spec } from '../../src/spec/types/config.js';
 
@@ -74,9 +75,11 @@ t.test('bind mounts: remounted with their options; mount_setattr keeps locked fl
   t.match(l[remount + 2], new RegExp(`^mount_setattr\\(99, "", ${AT_EMPTY_PATH}, &\\d+, 32\\)`), 'the fallback changes only the options given');
   t.ok(l.includes(`mount(0, "/proc/self/fd/99", 0, ${MS_PRIVATE | MS_REC}, 0)`), 'rprivate');
   t.ok(l.some((x) => x.startsWith(`mount_setattr(99, "", ${AT_EMPTY_PATH | AT_RECURSIVE}, &`)), 'recursive options with AT_RECURSIVE');
-  t.throws(() => plan((e) => emitMounts(e, spec((s) => {
+  const idmapped = plan((e) => emitMounts(e, spec((s) => {
     s.mounts = [{ destination: '/data', type: 'bind', source: '/src', options: ['rbind', 'idmap'] }];
-  }), '/b')), /mounts\[0\]: id-mapped mounts are not supported/);
+  }), '/b', { idmapped: new Map([[0, 42]]) }));
+  t.ok(idmapped.includes(`move_mount(42, "", 99, "", ${MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH})`), 'an id-mapped mount is moved from its fd');
+  t.notOk(idmapped.some((x) => x.startsWith('mount("/src"')), 'and not bound');
 });
 
 t.test('a read-only /dev is made read-only after its devices', async (t) => {
@@ -107,6 +110,60 @@ t.test('cgroup layouts of v1, hybrid and v2 hosts', async (t) => {
   });
   t.same(cgroupLayout(line(30, '/sys/fs/cgroup', 'cgroup2', 'rw,nsdelegate'), []), { v2: true, hierarchies: [] });
   t.same(cgroupLayout(line(30, '/sys/fs/cgroup/with\\040space', 'cgroup', 'rw,pids'), ['pids']).hierarchies[0].name, 'with space', 'mountinfo escapes');
+});
+
+t.test('a cgroup mount on a v1 host: fresh hierarchies in a cgroup namespace, the container\'s cgroups bound without', async (t) => {
+  const layout: CgroupLayout = {
+    v2: false,
+    hierarchies: [
+      { name: 'cpu,cpuacct', fstype: 'cgroup', data: 'cpu,cpuacct' },
+      { name: 'memory', fstype: 'cgroup', data: 'memory' },
+      { name: 'unified', fstype: 'cgroup2', data: '' },
+    ],
+  };
+  const dirs = ['/sys/fs/cgroup/unified/runts/c', '/sys/fs/cgroup/cpu,cpuacct/runts/c', '/sys/fs/cgroup/memory/runts/c'];
+  const cgroupSpec = (cgroupNs: boolean) => spec((s) => {
+    s.mounts = [{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] }];
+    if (cgroupNs) s.linux!.namespaces!.push({ type: 'cgroup' });
+  });
+  const cgroupFlags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  const tmpfs = `mount("tmpfs", "/proc/self/fd/99", "tmpfs", ${cgroupFlags}, "mode=755")`;
+  const links = ['symlinkat("cpu,cpuacct", %cgroupdir, "cpu") tolerate 17', 'symlinkat("cpu,cpuacct", %cgroupdir, "cpuacct") tolerate 17'];
+  const tmpfsReadonly = `%remount = mount(0, "/proc/self/fd/99", 0, ${MS_BIND | MS_REMOUNT | MS_RDONLY | cgroupFlags}, 0) tolerate 1`;
+
+  const bound = plan((e) => emitMounts(e, cgroupSpec(false), '/b', { cgroupDirs: dirs, cgroupLayout: () => layout }));
+  t.notOk(bound.some((x) => /^mount\("cgroup2?"/.test(x)), 'no fresh cgroup mount');
+  const order = [tmpfs];
+  for (const h of ['cpu,cpuacct', 'memory', 'unified']) {
+    order.push(
+      `mount("/sys/fs/cgroup/${h}/runts/c", "/proc/self/fd/99", 0, ${MS_BIND | MS_REC}, 0)`,
+      `%tmp = openat2(%root, "/sys/fs/cgroup/${h}", &`,
+      `%remount = mount(0, "/proc/self/fd/99", 0, ${MS_BIND | MS_REMOUNT | MS_RDONLY | cgroupFlags | MS_RELATIME}, 0) tolerate 1`,
+    );
+  }
+  order.push(...links, tmpfsReadonly);
+  let at = -1;
+  for (const line of order) {
+    const next = bound.findIndex((x, i) => i > at && x.startsWith(line));
+    t.ok(next > at, `then ${line}`);
+    at = next;
+  }
+
+  const fresh = plan((e) => emitMounts(e, cgroupSpec(true), '/b', { cgroupDirs: dirs, cgroupLayout: () => layout }));
+  t.notOk(fresh.some((x) => x.includes('/runts/c')), 'nothing bound in a cgroup namespace');
+  const hierarchyFlags = MS_RDONLY | cgroupFlags | MS_RELATIME;
+  for (const line of [
+    tmpfs,
+    `mount("cgroup", "/proc/self/fd/99", "cgroup", ${hierarchyFlags}, "cpu,cpuacct")`,
+    `mount("cgroup", "/proc/self/fd/99", "cgroup", ${hierarchyFlags}, "memory")`,
+    `mount("cgroup2", "/proc/self/fd/99", "cgroup2", ${hierarchyFlags}, 0)`,
+    ...links, tmpfsReadonly,
+  ]) t.ok(fresh.includes(line), line);
+
+  t.throws(() => plan((e) => emitMounts(e, cgroupSpec(false), '/b', { cgroupDirs: dirs.filter((d) => !d.includes('memory')), cgroupLayout: () => layout })),
+    /^config\.json: mounts\[0\]: the container has no cgroup under \/sys\/fs\/cgroup\/memory to bind on \/sys\/fs\/cgroup\/memory$/);
+  const v2 = plan((e) => emitMounts(e, cgroupSpec(false), '/b', { cgroupDirs: ['/sys/fs/cgroup/runts/c'], cgroupLayout: () => ({ v2: true, hierarchies: [] }) }));
+  t.ok(v2.some((x) => x.startsWith('mount("cgroup", "/proc/self/fd/99", "cgroup2",')), 'a v2 host: cgroup2, with or without a namespace');
 });
 
 t.test('mountLabel becomes context= in the data of labeled filesystems', async (t) => {

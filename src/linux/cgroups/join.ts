@@ -2,11 +2,10 @@ import { posix } from 'node:path';
 import type { Spec } from '../../spec/types/config.js';
 import type { Emitter } from '../init/emit.js';
 import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from '../../sys/constants.js';
-import type { CgroupState } from './apply.js';
 
-/** The cgroup.procs files the intermediate process writes itself into. */
-export function cgroupProcsFiles(state: CgroupState): string[] {
-  return state.paths.map((p) => posix.join(p, 'cgroup.procs'));
+/** The cgroup.procs files of cgroup directories, which the intermediate process writes itself into. */
+export function cgroupProcsFiles(dirs: readonly string[]): string[] {
+  return dirs.map((d) => posix.join(d, 'cgroup.procs'));
 }
 
 /**

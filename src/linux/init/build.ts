@@ -13,7 +13,7 @@ import type { CapabilityPlan } from '../capabilities.js';
 import { emitContainerHooks } from '../hooks.js';
 import { emitEarlyAttributes } from '../process-attributes.js';
 import { emitCloseInherited, emitCredentials, emitExec, emitLookup, record } from './process-steps.js';
-import { emitJoinCgroups } from '../cgroups/join.js';
+import { cgroupProcsFiles, emitJoinCgroups } from '../cgroups/join.js';
 import { AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE } from '../../sys/constants.js';
 
 /**
@@ -51,8 +51,11 @@ export interface InitOptions {
   hookStdin: { createContainer: number[]; startContainer: number[] };
   /** The highest capability number this kernel knows. */
   lastCap: number;
-  /** The container's cgroup.procs files, one per hierarchy: the intermediate joins them. */
-  cgroupProcs?: string[];
+  /**
+   * The container's cgroups on the host, one per hierarchy: the intermediate joins them,
+   * and a cgroup mount without a cgroup namespace binds them.
+   */
+  cgroupDirs?: string[];
   /** Fds of the id-mapped mounts the runtime made, by index in mounts[]. */
   idmapped?: ReadonlyMap<number, number>;
 }
@@ -78,7 +81,7 @@ export function buildInit(o: InitOptions): InitProgram {
     ...(o.idmapped?.values() ?? []),
   ]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
-  emitJoinCgroups(e, spec, o.cgroupProcs ?? []);
+  emitJoinCgroups(e, spec, cgroupProcsFiles(o.cgroupDirs ?? []));
   emitEarlyAttributes(e, process);
   const joinUser = o.joinFds.find((j) => j.type === 'user');
   if (joinUser) {
@@ -119,7 +122,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.place(init);
   p.sys('umask', [0], { what: 'clear umask for setup' });
   emitPrepareRoot(e, spec, o.rootfs);
-  emitMounts(e, spec, o.bundle, o.idmapped);
+  emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, idmapped: o.idmapped });
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
   if (o.hooksHandshake) {
     p.sys('write', [sock, record(e, MSG_HOOKS), RECORD_BYTES], { what: 'ask for the runtime hooks' });

@@ -37,8 +37,8 @@ export interface SpawnOptions {
   extraFds: number;
   capabilities: CapabilityPlan;
   lastCap: number;
-  /** The container's cgroup.procs files: the intermediate process joins them. */
-  cgroupProcs: string[];
+  /** The container's cgroups on the host, one per hierarchy. */
+  cgroupDirs: string[];
 }
 
 /** A free fd number well above the ones this process holds, for mount targets. */
@@ -136,7 +136,7 @@ export function spawnInit(o: SpawnOptions): number {
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratchFd(), noPivot: o.noPivot, extraFds: o.extraFds,
-      capabilities: o.capabilities, lastCap: o.lastCap, cgroupProcs: o.cgroupProcs, idmapped,
+      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, idmapped,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
