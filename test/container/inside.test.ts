@@ -16,8 +16,9 @@ function inside(sb: Sandbox, id: string, script: string, edit: (c: any) => void 
 
 t.test('pid 1, hostname, env, cwd and user', async (t) => {
   const sb = new Sandbox(t);
-  const out = inside(sb, 'basics', 'echo pid=$$; hostname; echo cwd=$(pwd); echo foo=$FOO; id -u; id -g; id -G', (c) => {
+  const out = inside(sb, 'basics', 'echo pid=$$; hostname; echo cwd=$(pwd); echo foo=$FOO; id -u; id -g; id -G; cat /proc/sys/kernel/domainname', (c) => {
     c.hostname = 'box-under-test';
+    c.domainname = 'domain.under.test';
     c.process.env = ['PATH=/bin', 'FOO=bar baz'];
     c.process.cwd = '/tmp/work/dir';
     c.process.user = { uid: 1234, gid: 5678, additionalGids: [42] };
@@ -30,6 +31,22 @@ t.test('pid 1, hostname, env, cwd and user', async (t) => {
   t.equal(out[4], '1234', 'process.user.uid');
   t.equal(out[5], '5678', 'process.user.gid');
   t.same(out[6].split(' ').sort(), ['42', '5678'], 'additionalGids and nothing of the host');
+  t.equal(out[7], 'domain.under.test', 'domainname of the new uts namespace');
+  t.not(readFileSync('/proc/sys/kernel/domainname', 'utf8').trim(), 'domain.under.test', 'the host keeps its own');
+});
+
+t.test('a new time namespace with linux.timeOffsets', async (t) => {
+  const sb = new Sandbox(t);
+  const days = 10 * 86400;
+  const out = inside(sb, 'timens', 'cat /proc/self/timens_offsets; cut -d. -f1 /proc/uptime', (c) => {
+    c.linux.namespaces.push({ type: 'time' });
+    c.linux.timeOffsets = { monotonic: { secs: days, nanosecs: 0 }, boottime: { secs: days, nanosecs: 5 } };
+  }).trim().split('\n');
+  t.match(out[0], new RegExp(`^monotonic\\s+${days}\\s+0$`), 'monotonic offset');
+  t.match(out[1], new RegExp(`^boottime\\s+${days}\\s+5$`), 'boottime offset');
+  const hostUptime = Number(readFileSync('/proc/uptime', 'utf8').split('.')[0]);
+  t.ok(Number(out[2]) >= days + hostUptime - 5, `uptime inside (${out[2]} s) is the host's (${hostUptime} s) plus ten days`);
+  t.match(readFileSync('/proc/self/timens_offsets', 'utf8'), /^monotonic\s+0\s+0$/m, 'the host has no offset');
 });
 
 t.test('nothing inherited from the runtime: env, fds, signal mask and dispositions', async (t) => {
