@@ -107,9 +107,7 @@ export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
   p.sys('openat', [AT_FDCWD, e.str(rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC], { what: `open rootfs ${rootfs}`, configPath: 'root.path' }, { save: e.root });
 }
 
-/**
- * The config's mounts, in order, with what the runtime prepared on the host:
- */
+/** What the runtime prepared on the host for the config's mounts. */
 export interface MountsFromHost {
   /** The container's cgroups, one per hierarchy: a cgroup mount without a cgroup namespace binds them. */
   cgroupDirs?: readonly string[];
@@ -119,6 +117,7 @@ export interface MountsFromHost {
   cgroupLayout?: () => CgroupLayout;
 }
 
+/** The config's mounts, in order. */
 export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsFromHost = {}): void {
   const label = spec.linux?.mountLabel;
   let cgroups: CgroupLayout | undefined;
