@@ -157,7 +157,8 @@ export function buildProgram(): Command {
     .argument('<container-id>')
     .argument('[ps-options...]')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
-    .action(action(program, () => import('./not-implemented.js')));
+    .passThroughOptions()
+    .action(action(program, () => import('./ps.js')));
 
   program
     .command('pause')
