@@ -164,13 +164,13 @@ export function buildProgram(): Command {
     .command('pause')
     .description('pause suspends all processes inside the container')
     .argument('<container-id>')
-    .action(action(program, () => import('./not-implemented.js')));
+    .action(action(program, () => import('./pause.js')));
 
   program
     .command('resume')
     .description('resumes all processes that have been previously paused')
     .argument('<container-id>')
-    .action(action(program, () => import('./not-implemented.js')));
+    .action(action(program, () => import('./resume.js')));
 
   program
     .command('update')

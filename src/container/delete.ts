@@ -6,6 +6,7 @@ import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { signalAll } from './kill.js';
 import { removeCgroups } from '../linux/cgroups/apply.js';
+import { isPaused, thaw } from '../linux/cgroups/freezer.js';
 import { runHooks } from '../linux/hooks.js';
 
 const SIGKILL = 9;
@@ -32,6 +33,7 @@ function awaitExit(state: ContainerState, timeoutMs: number): boolean {
 export function destroyContainer(root: string, state: ContainerState): void {
   if (isAlive(state.pid, state.startTime)) {
     signalAll(state, SIGKILL);
+    if (state.cgroups && isPaused(state.cgroups)) thaw(state.cgroups);
     if (!awaitExit(state, 10_000)) throw new RuntsError(`container ${state.id} did not exit after SIGKILL`);
   }
   if (state.cgroups) removeCgroups(state.cgroups);

@@ -21,6 +21,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   const state = readState(root, id);
   const status = statusOf(root, state);
   if (status === 'stopped') throw new RuntsError('cannot exec in a stopped container');
+  if (status === 'paused') throw new RuntsError('cannot exec in a paused container');
   if (!process.args?.length) throw new RuntsError('process.args must not be empty', { configPath: 'process.args' });
   if (!isAbsolute(process.cwd)) throw new RuntsError(`cwd ${process.cwd} must be an absolute path`, { configPath: 'process.cwd' });
   if (process.terminal) throw new RuntsError('exec with a terminal is not supported yet', { configPath: 'process.terminal' });

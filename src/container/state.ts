@@ -4,6 +4,7 @@ import type { Spec } from '../spec/types/config.js';
 import type { CgroupState } from '../linux/cgroups/apply.js';
 import { RuntsError } from '../errors.js';
 import { isAlive } from './proc.js';
+import { isPaused } from '../linux/cgroups/freezer.js';
 import { checkId } from './id.js';
 
 /**
@@ -11,7 +12,7 @@ import { checkId } from './id.js';
  * exec.fifo while the container is `created`.
  */
 
-export type Status = 'creating' | 'created' | 'running' | 'stopped';
+export type Status = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ContainerState {
   ociVersion: string;
@@ -71,6 +72,7 @@ export function writeState(root: string, state: ContainerState): void {
 /** The status, derived from the real process every time rather than stored. */
 export function statusOf(root: string, state: ContainerState): Status {
   if (!isAlive(state.pid, state.startTime)) return 'stopped';
+  if (state.cgroups && isPaused(state.cgroups)) return 'paused';
   return existsSync(join(containerDir(root, state.id), FIFO)) ? 'created' : 'running';
 }
 
