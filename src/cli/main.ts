@@ -191,7 +191,7 @@ export function buildProgram(): Command {
     .option('--pids-limit <n>', 'maximum number of pids allowed in the container')
     .option('--l3-cache-schema <schema>', 'the string of Intel RDT/CAT L3 cache schema')
     .option('--mem-bw-schema <schema>', 'the string of Intel RDT/MBA memory bandwidth schema')
-    .action(action(program, () => import('./not-implemented.js')));
+    .action(action(program, () => import('./update.js')));
 
   program
     .command('events')

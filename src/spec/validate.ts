@@ -101,6 +101,12 @@ function jsonProblem(text: string, err: unknown): Problem {
   return { path: '', message: `not valid JSON${where}: ${reason}` };
 }
 
+/** Throws every schema problem of a config built in memory (`update`'s merged resources). */
+export function assertConfigSchema(doc: Spec): void {
+  const problems = validateConfigSchema(doc);
+  if (problems.length > 0) throw new RuntsErrors(toErrors(problems));
+}
+
 /**
  * Reads and checks <bundle>/config.json. Every problem (JSON syntax, schema, semantics)
  * is collected and thrown at once as RuntsErrors, one RuntsError per problem. A semantic

@@ -148,6 +148,14 @@ export function createCgroups(plan: CgroupPlan): CgroupState {
   return state;
 }
 
+/** `update`: new limits written into the container's existing cgroups. */
+export function updateCgroups(plan: CgroupPlan): void {
+  for (const w of plan.warnings) log.warn(w);
+  const v2 = plan.dirs.find((d) => d.hierarchy.version === 2);
+  if (v2 && plan.enable.length > 0) enableControllers(v2, plan.enable);
+  for (const w of plan.writes) applyWrite(w);
+}
+
 /**
  * rmdir, waiting while the cgroup is busy: processes killed a moment ago may still be
  * exiting. Gives up (false) after `ms`.

@@ -1,0 +1,56 @@
+import type { LinuxResources, Spec } from '../spec/types/config.js';
+import { RuntsError } from '../errors.js';
+import { assertConfigSchema } from '../spec/validate.js';
+import { readState, statusOf, writeState } from './state.js';
+import { withLock } from './lock.js';
+import { readCgroupHost } from '../linux/cgroups/host.js';
+import { planCgroups } from '../linux/cgroups/plan.js';
+import { updateCgroups } from '../linux/cgroups/apply.js';
+
+/** Resource groups whose fields an update changes one by one; anything else is replaced. */
+const MERGED = new Set(['memory', 'cpu', 'pids', 'blockIO']);
+
+/**
+ * The container's resources with an update laid over them, as runc merges: a field the
+ * update names replaces the old one, the others stay.
+ */
+export function mergeResources(old: LinuxResources | undefined, update: LinuxResources): LinuxResources {
+  const merged: Record<string, unknown> = { ...old };
+  for (const [key, value] of Object.entries(update)) {
+    const before = merged[key];
+    merged[key] = MERGED.has(key) && isObject(before) && isObject(value) ? { ...before, ...value } : value;
+  }
+  return merged as LinuxResources;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * update: new limits for a created, running or paused container, written to its cgroups
+ * and kept in its state, so a later update starts from them.
+ */
+export function updateContainer(root: string, id: string, update: LinuxResources): void {
+  withLock(root, id, () => {
+    const state = readState(root, id);
+    if (statusOf(root, state) === 'stopped') throw new RuntsError('container not running');
+    if (!state.cgroups) throw new RuntsError('the container has no cgroups to update');
+    if (update.devices !== undefined) {
+      throw new RuntsError('device rules cannot be updated', { configPath: 'linux.resources.devices' });
+    }
+    const config: Spec = {
+      ...state.config,
+      linux: { ...state.config.linux, resources: mergeResources(state.config.linux?.resources, update) },
+    };
+    assertConfigSchema(config);
+    const plan = planCgroups(config, id, readCgroupHost());
+    const paths = plan.dirs.map((d) => d.path);
+    if (paths.join('\n') !== state.cgroups.paths.join('\n')) {
+      throw new RuntsError(`the host's cgroups changed since create: ${paths.join(', ')} is not ${state.cgroups.paths.join(', ')}`);
+    }
+    // Device rules are planned again with the rest; only the limits are written.
+    updateCgroups({ ...plan, writes: plan.writes.filter((w) => !w.configPath.startsWith('linux.resources.devices')) });
+    writeState(root, { ...state, config });
+  });
+}
