@@ -1,10 +1,11 @@
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RuntsError } from '../../errors.js';
 import { libc } from '../../sys/libc.js';
 import * as log from '../../log.js';
 import type { CgroupDir, CgroupPlan, CgroupWrite } from './plan.js';
 import { attachDeviceFilter } from './bpf.js';
+import { readText, sleep, writeFile } from './files.js';
 
 /**
  * The effects of a CgroupPlan, run by the runtime before it forks the container's setup
@@ -20,28 +21,6 @@ export interface CgroupState {
 }
 
 const SIGKILL = 9;
-
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** One write(2) per value: a cgroup file takes each write as one command. */
-function writeFile(path: string, value: string): void {
-  const fd = openSync(path, constants.O_WRONLY);
-  try {
-    writeSync(fd, value);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /**
  * mkdir -p from the mount point down, noting what it made. A new v1 cpuset starts with no

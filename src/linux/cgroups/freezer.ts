@@ -1,13 +1,14 @@
-import { closeSync, constants, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RuntsError } from '../../errors.js';
 import type { CgroupState } from './apply.js';
+import { readText, sleep, writeFile } from './files.js';
 
 /**
  * pause and resume: the freezer of the container's cgroup. A v1 freezer hierarchy when the
  * host has one (freezer.state), else the cgroup2 directory's cgroup.freeze. Reading it is
  * how `state` tells a paused container from a running one, so this module only does file
- * I/O and loads nothing else.
+ * I/O and loads no koffi.
  */
 
 interface Freezer {
@@ -22,41 +23,25 @@ function freezerOf(state: CgroupState): Freezer | undefined {
   return v2 ? { v1: false, dir: v2 } : undefined;
 }
 
-function read(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 function write(path: string, value: string): void {
-  let fd: number | undefined;
   try {
-    fd = openSync(path, constants.O_WRONLY);
-    writeSync(fd, value);
+    writeFile(path, value);
   } catch (err) {
     throw RuntsError.fromNode(`write ${value} to ${path}`, err);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
-}
-
-function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function frozen(f: Freezer): boolean {
   return f.v1
-    ? read(posix.join(f.dir, 'freezer.state')).trim() === 'FROZEN'
-    : /^frozen 1$/m.test(read(posix.join(f.dir, 'cgroup.events')));
+    ? readText(posix.join(f.dir, 'freezer.state')).trim() === 'FROZEN'
+    : /^frozen 1$/m.test(readText(posix.join(f.dir, 'cgroup.events')));
 }
 
 /** Whether the container's cgroup is frozen (asked to be, on cgroup2: it may still be settling). */
 export function isPaused(state: CgroupState): boolean {
   const f = freezerOf(state);
   if (!f) return false;
-  return f.v1 ? read(posix.join(f.dir, 'freezer.state')).trim() === 'FROZEN' : read(posix.join(f.dir, 'cgroup.freeze')).trim() === '1';
+  return f.v1 ? readText(posix.join(f.dir, 'freezer.state')).trim() === 'FROZEN' : readText(posix.join(f.dir, 'cgroup.freeze')).trim() === '1';
 }
 
 const FREEZE_TIMEOUT_MS = 10_000;
