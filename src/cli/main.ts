@@ -199,7 +199,7 @@ export function buildProgram(): Command {
     .argument('<container-id>')
     .option('--interval <duration>', 'set the stats collection interval', '5s')
     .option('--stats', 'display the container\'s stats then exit', false)
-    .action(action(program, () => import('./not-implemented.js')));
+    .action(action(program, () => import('./events.js')));
 
   program
     .command('features')
