@@ -19,6 +19,7 @@ export function run(id: string, flags: CreateFlags, g: GlobalOptions): number {
     noPivot: !flags.pivot,
     preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
     systemdCgroup: g.systemdCgroup,
+    consoleSocket: flags.consoleSocket,
   });
   return 0;
 }

@@ -8,6 +8,9 @@ import { parseCount } from './args.js';
 import { waitForwarding } from './wait.js';
 import type { CreateFlags } from './create.js';
 import { PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
+import { receiveMaster } from '../linux/console.js';
+import { consolePair, relay } from './terminal.js';
+import { closeSync } from 'node:fs';
 
 interface RunFlags extends CreateFlags {
   detach: boolean;
@@ -21,21 +24,34 @@ export async function run(id: string, flags: RunFlags, g: GlobalOptions): Promis
   // As with runc: while runts waits, processes orphaned in a container without a pid
   // namespace of its own are re-parented to runts rather than to the host's init.
   if (!flags.detach && flags.subreaper) sys.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  const state = createContainer(g.root, id, {
-    bundle: flags.bundle,
-    pidFile: flags.pidFile,
-    noPivot: !flags.pivot,
-    preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
-    systemdCgroup: g.systemdCgroup,
-  });
+  // In the foreground runts itself takes a terminal's pty master, as runc does.
+  const pair = !flags.detach && flags.consoleSocket === undefined ? consolePair() : undefined;
+  let master: number | undefined;
+  let state;
+  try {
+    state = createContainer(g.root, id, {
+      bundle: flags.bundle,
+      pidFile: flags.pidFile,
+      noPivot: !flags.pivot,
+      preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
+      systemdCgroup: g.systemdCgroup,
+      consoleSocket: flags.consoleSocket,
+      consoleFd: pair?.theirs,
+    });
+    if (pair && state.config.process?.terminal) master = receiveMaster(pair.ours);
+  } finally {
+    if (pair) [pair.ours, pair.theirs].forEach((fd) => closeSync(fd));
+  }
   try {
     startContainer(g.root, id);
   } catch (err) {
+    if (master !== undefined) closeSync(master);
     deleteContainer(g.root, id, true);
     throw err;
   }
   if (flags.detach) return 0;
-  const code = await waitForwarding(state.pid);
+  const exited = waitForwarding(state.pid);
+  const code = master === undefined ? await exited : await relay(master, exited);
   if (!flags.keep) deleteContainer(g.root, id, true);
   return code;
 }

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
@@ -9,6 +9,7 @@ import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { spawnInit } from '../linux/init/spawn.js';
 import { runHooks } from '../linux/hooks.js';
+import { connectConsoleSocket } from '../linux/console.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
@@ -26,6 +27,10 @@ export interface CreateOptions {
   preserveFds: number;
   /** --systemd-cgroup: asks for cgroups through systemd, which runts does not do. */
   systemdCgroup?: boolean;
+  /** --console-socket: where the pty master of a process.terminal container goes. */
+  consoleSocket?: string;
+  /** A connected socket for the pty master instead (`run` in the foreground relays it). */
+  consoleFd?: number;
 }
 
 /** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
@@ -53,10 +58,17 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   for (const name of capabilities.unavailable) {
     log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);
   }
+  const terminal = spec.process.terminal === true;
+  if (terminal && o.consoleSocket === undefined && o.consoleFd === undefined) {
+    throw new RuntsError('cannot allocate tty if runts will detach without setting console socket', { configPath: 'process.terminal' });
+  }
+  if (!terminal && o.consoleSocket !== undefined) {
+    throw new RuntsError('cannot use console socket if runts will not detach or allocate tty');
+  }
   if (o.systemdCgroup) throw new RuntsError('--systemd-cgroup is not supported: runts manages cgroups through the cgroup file system');
   // Planned before anything exists: a resource this host cannot apply fails here.
   const cgroupPlan = planCgroups(spec, id, readCgroupHost());
-  const made: { cgroups?: CgroupState } = {};
+  const made: { cgroups?: CgroupState; consoleFd?: number } = {};
   ensureRoot(root);
   const dir = containerDir(root, id);
   try {
@@ -74,9 +86,11 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       chmodSync(fifo, 0o622);
       const rootfs = rootfsPath(spec, bundle);
       const cgroups = (made.cgroups = createCgroups(cgroupPlan));
+      if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
       const pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds),
         capabilities, lastCap: lastCap(), cgroupDirs: cgroups.paths,
+        consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined,
       });
       const stat = procStat(pid);
       const state: ContainerState = {
@@ -106,5 +120,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       runHooks(spec, 'poststop', { ociVersion: spec.ociVersion, id, status: 'stopped', bundle }, true);
     }
     throw err;
+  } finally {
+    if (made.consoleFd !== undefined) closeSync(made.consoleFd);
   }
 }

@@ -131,6 +131,16 @@ export const LOCK_UN = 8;
 
 // sockets
 export const AF_UNIX = 1;
+// SCM_RIGHTS messages, for passing a pty master (sendmsg(2), cmsg(3))
+export const SOL_SOCKET = 1;
+export const SCM_RIGHTS = 1;
+export const MSG_CMSG_CLOEXEC = 0x40000000;
+
+// terminal ioctls (asm-generic/ioctls.h)
+export const TIOCSCTTY = 0x540e;
+export const TIOCSWINSZ = 0x5414;
+export const TIOCSPTLCK = 0x40045431;
+export const TIOCGPTPEER = 0x5441;
 export const SOCK_STREAM = 1;
 export const SOCK_CLOEXEC = 0x80000;
 

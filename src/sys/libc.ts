@@ -15,6 +15,10 @@ export interface Libc {
   madvise: (addr: Arg, len: Arg, advice: number) => number;
   flock: (fd: number, op: number) => number;
   socketpair: (domain: number, type: number, protocol: number, fds: Buffer) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  connect: (fd: number, addr: Buffer, len: number) => number;
+  /** recvmsg(2) with a prepared struct msghdr whose pointers are addresses. */
+  recvmsg: (fd: number, msg: Buffer, flags: number) => number;
   mkfifo: (path: string, mode: number) => number;
   pipe2: (fds: Buffer, flags: number) => number;
   poll: (fds: Buffer, n: number, timeout: number) => number;
@@ -42,6 +46,9 @@ export function libc(): Libc {
     madvise: lib.func('int madvise(intptr_t, size_t, int)'),
     flock: lib.func('int flock(int, int)'),
     socketpair: lib.func('int socketpair(int, int, int, void *)'),
+    socket: lib.func('int socket(int, int, int)'),
+    connect: lib.func('int connect(int, const void *, uint32_t)'),
+    recvmsg: lib.func('long recvmsg(int, void *, int)'),
     mkfifo: lib.func('int mkfifo(const char *, uint32_t)'),
     pipe2: lib.func('int pipe2(void *, int)'),
     poll: lib.func('int poll(void *, unsigned long, int)'),

@@ -9,6 +9,7 @@ import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../mounts.js';
 import { emitMaskedPaths, emitReadonlyPaths } from '../paths.js';
 import { emitSysctl } from '../sysctl.js';
 import { emitDevices } from '../devices.js';
+import { emitConsole, type ConsoleFds } from '../console.js';
 import type { CapabilityPlan } from '../capabilities.js';
 import { emitContainerHooks } from '../hooks.js';
 import { emitEarlyAttributes } from '../process-attributes.js';
@@ -58,6 +59,8 @@ export interface InitOptions {
   cgroupDirs?: string[];
   /** Fds of the id-mapped mounts the runtime made, by index in mounts[]. */
   idmapped?: ReadonlyMap<number, number>;
+  /** With process.terminal: where the pty master goes, and a free fd for the pty. */
+  console?: ConsoleFds;
 }
 
 export interface InitProgram {
@@ -78,7 +81,7 @@ export function buildInit(o: InitOptions): InitProgram {
   emitResetSignals(e);
   emitCloseInherited(e, 3 + o.extraFds, [
     sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd), ...o.hookStdin.createContainer, ...o.hookStdin.startContainer,
-    ...(o.idmapped?.values() ?? []),
+    ...(o.idmapped?.values() ?? []), ...(o.console ? [o.console.socket] : []),
   ]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, spec, cgroupProcsFiles(o.cgroupDirs ?? []));
@@ -124,6 +127,7 @@ export function buildInit(o: InitOptions): InitProgram {
   emitPrepareRoot(e, spec, o.rootfs);
   emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, idmapped: o.idmapped });
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
+  if (o.console) emitConsole(e, process, o.console, true);
   if (o.hooksHandshake) {
     p.sys('write', [sock, record(e, MSG_HOOKS), RECORD_BYTES], { what: 'ask for the runtime hooks' });
     p.sys('read', [sock, p.bytes(8), 1], { what: 'wait for the runtime hooks', configPath: 'hooks' }, { nonzero: true });

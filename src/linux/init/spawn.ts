@@ -39,9 +39,11 @@ export interface SpawnOptions {
   lastCap: number;
   /** The container's cgroups on the host, one per hierarchy. */
   cgroupDirs: string[];
+  /** With process.terminal: the socket the pty master is sent over. */
+  consoleFd?: number;
 }
 
-/** A free fd number well above the ones this process holds, for mount targets. */
+/** A free fd number well above the ones this process holds, for mount targets (the next one is free too). */
 function scratchFd(): number {
   const used = readdirSync('/proc/self/fd').map(Number);
   return Math.max(...used) + 16;
@@ -133,9 +135,11 @@ export function spawnInit(o: SpawnOptions): number {
       startContainer: hooksOf(o.spec, 'startContainer').map(() => hookPipe(fds)),
     };
     const runtimeHooks = hooksOf(o.spec, 'prestart').length + hooksOf(o.spec, 'createRuntime').length;
+    const scratch = scratchFd();
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
-      socketFd: childEnd, stateDirFd, scratchFd: scratchFd(), noPivot: o.noPivot, extraFds: o.extraFds,
+      socketFd: childEnd, stateDirFd, scratchFd: scratch, noPivot: o.noPivot, extraFds: o.extraFds,
+      console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
       capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, idmapped,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
