@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import type { GlobalOptions } from './main.js';
 import type { Process } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
@@ -6,6 +6,8 @@ import { execProcess } from '../container/exec.js';
 import { readState } from '../container/state.js';
 import { parseCount } from './args.js';
 import { waitForwarding } from './wait.js';
+import { consolePair, relay } from './terminal.js';
+import { connectConsoleSocket, receiveMaster } from '../linux/console.js';
 
 interface ExecFlags {
   consoleSocket?: string;
@@ -64,11 +66,25 @@ function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
 }
 
 export async function run(id: string, command: string[], flags: ExecFlags, g: GlobalOptions): Promise<number> {
-  if (flags.consoleSocket || flags.tty) throw new RuntsError('exec with a terminal is not supported yet');
   if (flags.cgroup) throw new RuntsError('exec --cgroup is not supported yet');
   const state = readState(g.root, id);
   const process = buildProcess(state.config.process!, command, flags);
-  const pid = execProcess(g.root, id, process, { extraFds: parseCount(flags.preserveFds, '--preserve-fds'), pidFile: flags.pidFile });
+  const terminal = process.terminal === true;
+  if (flags.consoleSocket !== undefined && !terminal) throw new RuntsError('cannot use console socket if runts will not detach or allocate tty');
+  // As with run: in the foreground runts takes the pty master itself and relays it.
+  const pair = terminal && flags.consoleSocket === undefined && !flags.detach ? consolePair() : undefined;
+  const connected = terminal && flags.consoleSocket !== undefined ? connectConsoleSocket(flags.consoleSocket) : undefined;
+  let pid: number;
+  let master: number | undefined;
+  try {
+    pid = execProcess(g.root, id, process, {
+      extraFds: parseCount(flags.preserveFds, '--preserve-fds'), pidFile: flags.pidFile, consoleFd: connected ?? pair?.theirs,
+    });
+    if (pair) master = receiveMaster(pair.ours);
+  } finally {
+    for (const fd of [connected, pair?.ours, pair?.theirs]) if (fd !== undefined) closeSync(fd);
+  }
   if (flags.detach) return 0;
-  return waitForwarding(pid);
+  const exited = waitForwarding(pid);
+  return master === undefined ? exited : relay(master, exited);
 }

@@ -11,6 +11,8 @@ import * as log from '../log.js';
 export interface ExecOptions {
   extraFds: number;
   pidFile?: string;
+  /** With process.terminal: the socket the pty master is sent over. */
+  consoleFd?: number;
 }
 
 /**
@@ -24,7 +26,9 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   if (status === 'paused') throw new RuntsError('cannot exec in a paused container');
   if (!process.args?.length) throw new RuntsError('process.args must not be empty', { configPath: 'process.args' });
   if (!isAbsolute(process.cwd)) throw new RuntsError(`cwd ${process.cwd} must be an absolute path`, { configPath: 'process.cwd' });
-  if (process.terminal) throw new RuntsError('exec with a terminal is not supported yet', { configPath: 'process.terminal' });
+  if (process.terminal && o.consoleFd === undefined) {
+    throw new RuntsError('cannot allocate tty if runts will detach without setting console socket', { configPath: 'process.terminal' });
+  }
   checkLsm(process);
   const capabilities = planCapabilities(process.capabilities, hostBounding());
   for (const name of capabilities.unavailable) {
@@ -38,6 +42,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     capabilities,
     lastCap: lastCap(),
     cgroupProcs: cgroupProcsFiles(state.cgroups?.paths ?? []),
+    consoleFd: process.terminal ? o.consoleFd : undefined,
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(pid));
   return pid;

@@ -72,3 +72,16 @@ t.test('terminal and console socket mistakes are clear errors that leave nothing
     t.notOk(existsSync(join(sb.root, 'ttybad')), 'no state dir');
   }
 });
+
+t.test('exec --tty: a pty of its own, relayed by runts', async (t) => {
+  const sb = new Sandbox(t);
+  t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(baseConfig(rootfs, ['sleep', '1000'])), 'tty3']).status, 0);
+  const r = spawnSync(RUNTS, ['--root', sb.root, 'exec', '--tty', 'tty3', 'sh', '-c', 'tty; echo "in: $(head -c 3)"'], {
+    input: 'abc\n', encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL',
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^\/dev\/pts\/\d+\r\n/, 'a pty of the container\'s devpts');
+  t.match(r.stdout, /in: abc\r\n/, 'input reaches it');
+  t.equal(sb.runts(['exec', '--tty', '--detach', 'tty3', 'true']).stderr.trim(),
+    'config.json: process.terminal: cannot allocate tty if runts will detach without setting console socket');
+});

@@ -9,6 +9,7 @@ import { emitJoinCgroups } from '../cgroups/join.js';
 import type { CapabilityPlan } from '../capabilities.js';
 import { emitCloseInherited, emitCredentials, emitExec, emitLookup, record } from './process-steps.js';
 import { CLONE_PARENT, PR_SET_DUMPABLE } from '../../sys/constants.js';
+import { emitConsole, type ConsoleFds } from '../console.js';
 
 /**
  * The program of `runts exec`: a new process in a running container. The intermediate
@@ -28,6 +29,8 @@ export interface ExecOptions {
   capabilities: CapabilityPlan;
   lastCap: number;
   cgroupProcs: string[];
+  /** With process.terminal: where the pty master goes, and a free fd for the pty. */
+  console?: ConsoleFds;
 }
 
 export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
@@ -35,7 +38,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   const p = e.p;
   const report = record(e, 0);
   emitResetSignals(e);
-  emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd)]);
+  emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd), ...(o.console ? [o.console.socket] : [])]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, o.spec, o.cgroupProcs);
   for (const j of o.joinFds) {
@@ -55,6 +58,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   p.place(child);
   const process = o.spec.process!;
   p.sys('chdir', [e.str(process.cwd)], { what: `change to working directory ${process.cwd}`, configPath: 'process.cwd' });
+  if (o.console) emitConsole(e, process, o.console, false);
   emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'));
   const exe = emitLookup(e, process);
   emitExec(e, o.spec, exe, o.extraFds);

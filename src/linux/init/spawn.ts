@@ -204,7 +204,9 @@ export function spawnInit(o: SpawnOptions): number {
   }
 }
 
-export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds'> {
+export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds' | 'console'> {
+  /** With process.terminal: the socket the pty master is sent over. */
+  consoleFd?: number;
   /** The container init's pid, whose namespaces the process joins. */
   initPid: number;
   namespaces: LinuxNamespaceType[];
@@ -229,7 +231,8 @@ export function spawnExec(o: SpawnExecOptions): number {
         return { type: j.type, fd };
       });
     const { parentEnd, childEnd } = socketPair(fds);
-    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd }), childEnd, 'exec');
+    const console = o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratchFd() };
+    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd, console }), childEnd, 'exec');
     intermediate = launched.pid;
     closeSync(childEnd);
     const buf = Buffer.alloc(RECORD_BYTES);
