@@ -1,5 +1,5 @@
 import type { GlobalOptions } from './main.js';
-import { createContainer } from '../container/create.js';
+import { createContainer, type CreateOptions } from '../container/create.js';
 import { checkId } from '../container/id.js';
 import { parseCount } from './args.js';
 
@@ -11,15 +11,20 @@ export interface CreateFlags {
   preserveFds: string;
 }
 
-export function run(id: string, flags: CreateFlags, g: GlobalOptions): number {
-  checkId(id);
-  createContainer(g.root, id, {
+/** create's flags as createContainer takes them; `run` shares them. */
+export function createOptions(flags: CreateFlags, g: GlobalOptions): CreateOptions {
+  return {
     bundle: flags.bundle,
     pidFile: flags.pidFile,
     noPivot: !flags.pivot,
     preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
     systemdCgroup: g.systemdCgroup,
     consoleSocket: flags.consoleSocket,
-  });
+  };
+}
+
+export function run(id: string, flags: CreateFlags, g: GlobalOptions): number {
+  checkId(id);
+  createContainer(g.root, id, createOptions(flags, g));
   return 0;
 }

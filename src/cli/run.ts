@@ -4,9 +4,8 @@ import { startContainer } from '../container/start.js';
 import { deleteContainer } from '../container/delete.js';
 import { checkId } from '../container/id.js';
 import { libc } from '../sys/libc.js';
-import { parseCount } from './args.js';
 import { waitForwarding } from './wait.js';
-import type { CreateFlags } from './create.js';
+import { createOptions, type CreateFlags } from './create.js';
 import { PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
 import { receiveMaster } from '../linux/console.js';
 import { consolePair, relay } from './terminal.js';
@@ -29,15 +28,7 @@ export async function run(id: string, flags: RunFlags, g: GlobalOptions): Promis
   let master: number | undefined;
   let state;
   try {
-    state = createContainer(g.root, id, {
-      bundle: flags.bundle,
-      pidFile: flags.pidFile,
-      noPivot: !flags.pivot,
-      preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
-      systemdCgroup: g.systemdCgroup,
-      consoleSocket: flags.consoleSocket,
-      consoleFd: pair?.theirs,
-    });
+    state = createContainer(g.root, id, { ...createOptions(flags, g), consoleFd: pair?.theirs });
     if (pair && state.config.process?.terminal) master = receiveMaster(pair.ours);
   } finally {
     if (pair) [pair.ours, pair.theirs].forEach((fd) => closeSync(fd));
