@@ -4,9 +4,8 @@ import { RuntsError } from '../errors.js';
 import { containerDir, hookState, readState, statusOf, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
-import { signalAll } from './kill.js';
+import { signalContainer } from './kill.js';
 import { removeCgroups } from '../linux/cgroups/apply.js';
-import { isPaused, thaw } from '../linux/cgroups/freezer.js';
 import { runHooks } from '../linux/hooks.js';
 
 const SIGKILL = 9;
@@ -32,8 +31,7 @@ function awaitExit(state: ContainerState, timeoutMs: number): boolean {
  */
 export function destroyContainer(root: string, state: ContainerState): void {
   if (isAlive(state.pid, state.startTime)) {
-    signalAll(state, SIGKILL);
-    if (state.cgroups && isPaused(state.cgroups)) thaw(state.cgroups);
+    signalContainer(state, SIGKILL, true);
     if (!awaitExit(state, 10_000)) throw new RuntsError(`container ${state.id} did not exit after SIGKILL`);
   }
   if (state.cgroups) removeCgroups(state.cgroups);

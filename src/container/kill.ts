@@ -3,28 +3,31 @@ import { libc } from '../sys/libc.js';
 import { readState, statusOf, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { containerPids } from './processes.js';
-import { thaw } from '../linux/cgroups/freezer.js';
+import { isPaused, thaw } from '../linux/cgroups/freezer.js';
 
 const SIGKILL = 9;
 
-export function signalAll(state: ContainerState, signal: number): void {
+/**
+ * Sends `signal` to the init, or with `all` to every process of the container. A frozen
+ * process dies of SIGKILL only once thawed (v1 freezer), so a paused container is thawed
+ * after one.
+ */
+export function signalContainer(state: ContainerState, signal: number, all: boolean): void {
   const sys = libc();
-  for (const pid of containerPids(state)) sys.kill(pid, signal);
+  if (all) {
+    for (const pid of containerPids(state)) sys.kill(pid, signal);
+  } else if (sys.kill(state.pid, signal) < 0) {
+    throw new RuntsError(`kill ${state.pid}`, { errno: sys.errno() });
+  }
+  if (signal === SIGKILL && state.cgroups && isPaused(state.cgroups)) thaw(state.cgroups);
 }
 
-/** kill: only a created or running container can be signalled. */
+/** kill: only a created, running or paused container can be signalled. */
 export function killContainer(root: string, id: string, signal: number, all: boolean): void {
   withLock(root, id, () => {
     const state = readState(root, id);
     const status = statusOf(root, state);
     if (status !== 'created' && status !== 'running' && status !== 'paused') throw new RuntsError('container not running');
-    if (all) {
-      signalAll(state, signal);
-    } else {
-      const sys = libc();
-      if (sys.kill(state.pid, signal) < 0) throw new RuntsError(`kill ${state.pid}`, { errno: sys.errno() });
-    }
-    // A frozen process dies of SIGKILL only once thawed (v1 freezer).
-    if (status === 'paused' && signal === SIGKILL) thaw(state.cgroups!);
+    signalContainer(state, signal, all);
   });
 }

@@ -11,19 +11,33 @@ import { readText, sleep, writeFile } from './files.js';
  * I/O and loads no koffi.
  */
 
+/** A freezer file, and what is written to it to freeze and to thaw. */
 interface Freezer {
-  v1: boolean;
   dir: string;
+  file: 'freezer.state' | 'cgroup.freeze';
+  frozen: string;
+  thawed: string;
 }
+
+const V1: Omit<Freezer, 'dir'> = { file: 'freezer.state', frozen: 'FROZEN', thawed: 'THAWED' };
+const V2: Omit<Freezer, 'dir'> = { file: 'cgroup.freeze', frozen: '1', thawed: '0' };
 
 function freezerOf(state: CgroupState): Freezer | undefined {
-  const v1 = state.paths.find((p) => existsSync(posix.join(p, 'freezer.state')));
-  if (v1) return { v1: true, dir: v1 };
-  const v2 = state.paths.find((p) => existsSync(posix.join(p, 'cgroup.freeze')));
-  return v2 ? { v1: false, dir: v2 } : undefined;
+  for (const kind of [V1, V2]) {
+    const dir = state.paths.find((p) => existsSync(posix.join(p, kind.file)));
+    if (dir) return { ...kind, dir };
+  }
+  return undefined;
 }
 
-function write(path: string, value: string): void {
+function freezerFor(state: CgroupState): Freezer {
+  const f = freezerOf(state);
+  if (!f) throw new RuntsError('the container\'s cgroups have no freezer');
+  return f;
+}
+
+function set(f: Freezer, value: string): void {
+  const path = posix.join(f.dir, f.file);
   try {
     writeFile(path, value);
   } catch (err) {
@@ -31,17 +45,20 @@ function write(path: string, value: string): void {
   }
 }
 
-function frozen(f: Freezer): boolean {
-  return f.v1
-    ? readText(posix.join(f.dir, 'freezer.state')).trim() === 'FROZEN'
-    : /^frozen 1$/m.test(readText(posix.join(f.dir, 'cgroup.events')));
+/** Whether freezing was asked for; on v1 the state reads FROZEN only once it is done. */
+function requested(f: Freezer): boolean {
+  return readText(posix.join(f.dir, f.file)).trim() === f.frozen;
+}
+
+/** Whether every process is frozen: cgroup2 says so in cgroup.events. */
+function settled(f: Freezer): boolean {
+  return f.file === V1.file ? requested(f) : /^frozen 1$/m.test(readText(posix.join(f.dir, 'cgroup.events')));
 }
 
 /** Whether the container's cgroup is frozen (asked to be, on cgroup2: it may still be settling). */
 export function isPaused(state: CgroupState): boolean {
   const f = freezerOf(state);
-  if (!f) return false;
-  return f.v1 ? readText(posix.join(f.dir, 'freezer.state')).trim() === 'FROZEN' : readText(posix.join(f.dir, 'cgroup.freeze')).trim() === '1';
+  return f !== undefined && requested(f);
 }
 
 const FREEZE_TIMEOUT_MS = 10_000;
@@ -52,12 +69,11 @@ const FREEZE_TIMEOUT_MS = 10_000;
  * and on timeout the cgroup is thawed again rather than left half frozen.
  */
 export function freeze(state: CgroupState): void {
-  const f = freezerOf(state);
-  if (!f) throw new RuntsError('the container\'s cgroups have no freezer');
+  const f = freezerFor(state);
   const deadline = Date.now() + FREEZE_TIMEOUT_MS;
   for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    write(posix.join(f.dir, f.v1 ? 'freezer.state' : 'cgroup.freeze'), f.v1 ? 'FROZEN' : '1');
-    if (frozen(f)) return;
+    set(f, f.frozen);
+    if (settled(f)) return;
     if (Date.now() > deadline) {
       thaw(state);
       throw new RuntsError(`the processes of ${f.dir} did not freeze within ${FREEZE_TIMEOUT_MS / 1000} s`);
@@ -67,7 +83,6 @@ export function freeze(state: CgroupState): void {
 }
 
 export function thaw(state: CgroupState): void {
-  const f = freezerOf(state);
-  if (!f) throw new RuntsError('the container\'s cgroups have no freezer');
-  write(posix.join(f.dir, f.v1 ? 'freezer.state' : 'cgroup.freeze'), f.v1 ? 'THAWED' : '0');
+  const f = freezerFor(state);
+  set(f, f.thawed);
 }
