@@ -19,9 +19,12 @@ import { bindSource } from './mounts.js';
  * idmapping applied. The init inherits its fd and moves it into place (mounts.ts).
  */
 
-/** Whose ids the mount shows: given mappings, or a user namespace to open. */
+/**
+ * Whose ids the mount shows: given mappings, with the config path that holds them
+ * ("mounts[2]", "linux"), or a user namespace to open.
+ */
 export type IdmapUsers =
-  | { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[]; configPath: string }
+  | { uidMappings: LinuxIDMapping[]; gidMappings: LinuxIDMapping[]; owner: string }
   | { path: string; configPath: string };
 
 export interface IdmappedMount {
@@ -58,11 +61,11 @@ export function planIdmappedMounts(spec: Spec, bundle: string): IdmappedMount[] 
     const userNs = spec.linux?.namespaces?.find((n) => n.type === 'user');
     let users: IdmapUsers;
     if (m.uidMappings && m.gidMappings) {
-      users = { uidMappings: m.uidMappings, gidMappings: m.gidMappings, configPath: `${configPath}.uidMappings` };
+      users = { uidMappings: m.uidMappings, gidMappings: m.gidMappings, owner: configPath };
     } else if (userNs?.path) {
       users = { path: userNs.path, configPath: 'linux.namespaces' };
     } else if (userNs) {
-      users = { uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [], configPath: 'linux.uidMappings' };
+      users = { uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [], owner: 'linux' };
     } else {
       throw new RuntsError(`${o.idmap} needs the mount's uidMappings and gidMappings, or a user namespace`, { configPath: `${configPath}.options` });
     }
@@ -74,7 +77,7 @@ export function planIdmappedMounts(spec: Spec, bundle: string): IdmappedMount[] 
 }
 
 /** Makes a user namespace with the given mappings and returns an fd of it. */
-export type UserNamespaceMaker = (uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMapping[], configPath: string) => number;
+export type UserNamespaceMaker = (uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMapping[], owner: string) => number;
 
 /**
  * Opens each planned mount as a detached, id-mapped tree; returns mount index → fd. Mounts
@@ -91,7 +94,7 @@ export function openIdmappedMounts(plans: IdmappedMount[], makeUserNamespace: Us
       let userns = namespaces.get(key);
       if (userns === undefined) {
         const u = plan.users;
-        userns = 'path' in u ? openNamespace('user', u.path, u.configPath) : makeUserNamespace(u.uidMappings, u.gidMappings, u.configPath);
+        userns = 'path' in u ? openNamespace('user', u.path, u.configPath) : makeUserNamespace(u.uidMappings, u.gidMappings, u.owner);
         namespaces.set(key, userns);
       }
       const configPath = `mounts[${plan.index}]`;

@@ -24,8 +24,8 @@ t.test('only mounts with idmap, ridmap or mappings of their own', async (t) => {
     { destination: '/c', source: '/c', options: ['bind'], uidMappings: OWN, gidMappings: OWN },
   ]), '/bundle');
   t.same(plans, [
-    { index: 1, source: '/b', recursiveTree: true, recursiveIdmap: true, users: { uidMappings: OWN, gidMappings: OWN, configPath: 'mounts[1].uidMappings' } },
-    { index: 2, source: '/c', recursiveTree: false, recursiveIdmap: false, users: { uidMappings: OWN, gidMappings: OWN, configPath: 'mounts[2].uidMappings' } },
+    { index: 1, source: '/b', recursiveTree: true, recursiveIdmap: true, users: { uidMappings: OWN, gidMappings: OWN, owner: 'mounts[1]' } },
+    { index: 2, source: '/c', recursiveTree: false, recursiveIdmap: false, users: { uidMappings: OWN, gidMappings: OWN, owner: 'mounts[2]' } },
   ]);
 });
 
@@ -33,7 +33,7 @@ t.test('without mappings of its own, the container\'s user namespace', async (t)
   const m = [{ destination: '/a', type: 'bind', source: 'a', options: ['bind', 'idmap'] }];
   t.same(planIdmappedMounts(spec(m, [{ type: 'user' }]), '/bundle')[0], {
     index: 0, source: '/bundle/a', recursiveTree: false, recursiveIdmap: false,
-    users: { uidMappings: MAP, gidMappings: MAP, configPath: 'linux.uidMappings' },
+    users: { uidMappings: MAP, gidMappings: MAP, owner: 'linux' },
   }, 'the mappings of a new one');
   t.same(planIdmappedMounts(spec(m, [{ type: 'user', path: '/proc/1/ns/user' }]), '/bundle')[0].users,
     { path: '/proc/1/ns/user', configPath: 'linux.namespaces' }, 'a joined one');

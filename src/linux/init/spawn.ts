@@ -165,7 +165,7 @@ export function spawnInit(o: SpawnOptions): number {
     for (;;) {
       const kind = next();
       if (kind === MSG_USERNS) {
-        writeIdMaps(intermediate, o.spec.linux?.uidMappings, o.spec.linux?.gidMappings, 'linux.uidMappings', 'linux.gidMappings');
+        writeIdMaps(intermediate, o.spec.linux?.uidMappings, o.spec.linux?.gidMappings, 'linux');
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_HOOKS) {
         awaitPid();
@@ -263,18 +263,17 @@ function namespacePid(pid: number): number {
   return m ? Number(m[1].trim().split(/\s+/).pop()) : pid;
 }
 
-function writeIdMaps(
-  pid: number, uidMappings: LinuxIDMapping[] | undefined, gidMappings: LinuxIDMapping[] | undefined, uidPath: string, gidPath: string,
-): void {
+/** Writes a user namespace's maps; `owner` is the config path holding the mappings ("linux", "mounts[2]"). */
+function writeIdMaps(pid: number, uidMappings: LinuxIDMapping[] | undefined, gidMappings: LinuxIDMapping[] | undefined, owner: string): void {
   try {
     writeFileSync(`/proc/${pid}/uid_map`, idMap(uidMappings));
   } catch (err) {
-    throw RuntsError.fromNode('write uid_map', err, uidPath);
+    throw RuntsError.fromNode('write uid_map', err, `${owner}.uidMappings`);
   }
   try {
     writeFileSync(`/proc/${pid}/gid_map`, idMap(gidMappings));
   } catch (err) {
-    throw RuntsError.fromNode('write gid_map', err, gidPath);
+    throw RuntsError.fromNode('write gid_map', err, `${owner}.gidMappings`);
   }
 }
 
@@ -282,7 +281,7 @@ function writeIdMaps(
  * A new user namespace with these mappings, as an open fd: a forked process makes it, the
  * runtime writes its maps and opens it, then lets the process exit.
  */
-function userNamespace(uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMapping[], configPath: string): number {
+function userNamespace(uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMapping[], owner: string): number {
   const fds: number[] = [];
   let pid = -1;
   try {
@@ -293,7 +292,7 @@ function userNamespace(uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMappin
     const buf = Buffer.alloc(RECORD_BYTES);
     if (!readRecord(parentEnd, buf)) throw new RuntsError('the user namespace process exited early');
     if (buf.readInt32LE(0) === MSG_ERROR) throw failure(launched.program, buf);
-    writeIdMaps(pid, uidMappings, gidMappings, configPath, configPath.replace(/uidMappings$/, 'gidMappings'));
+    writeIdMaps(pid, uidMappings, gidMappings, owner);
     const fd = openSync(`/proc/${pid}/ns/user`, O_RDONLY | O_CLOEXEC);
     writeSync(parentEnd, Buffer.from([1]));
     return fd;
