@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { resolve } from 'node:path';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { RuntsErrors } from '../errors.js';
 import { readCgroupHost, type CgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { createContainer, type CreateOptions } from '../container/create.js';
 import { checkId } from '../container/id.js';
 import { parseCount } from './args.js';

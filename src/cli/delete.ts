@@ -1,4 +1,4 @@
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { deleteContainer } from '../container/delete.js';
 
 export function run(id: string, flags: { force: boolean }, g: GlobalOptions): number {

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { RuntsError } from '../errors.js';
 import { readState, statusOf } from '../container/state.js';
 import { oomKills, readStats } from '../linux/cgroups/stats.js';

@@ -1,5 +1,5 @@
 import { closeSync, readFileSync } from 'node:fs';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import type { Process } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { execProcess } from '../container/exec.js';

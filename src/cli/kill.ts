@@ -1,4 +1,4 @@
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { killContainer } from '../container/kill.js';
 import { parseSignal } from '../container/signals.js';
 

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { publicState, readState } from '../container/state.js';
 import { writeStdout } from '../log.js';
 

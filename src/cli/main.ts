@@ -5,16 +5,7 @@ import { dirname, join } from 'node:path';
 import { configureLog, error, writeStdout, writeStderr } from '../log.js';
 import { RuntsError, RuntsErrors } from '../errors.js';
 import { VERSION, SPEC_VERSION, DEFAULT_ROOT } from '../version.js';
-
-/** Options every command receives: runc's global flags. */
-export interface GlobalOptions {
-  root: string;
-  log?: string;
-  logFormat: 'text' | 'json';
-  debug: boolean;
-  systemdCgroup: boolean;
-  rootless?: string;
-}
+import type { GlobalOptions } from './options.js';
 
 /**
  * Each command's implementation lives in its own module and is loaded only when that

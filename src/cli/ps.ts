@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { readState } from '../container/state.js';
 import { containerPids } from '../container/processes.js';
 import { RuntsError } from '../errors.js';

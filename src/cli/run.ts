@@ -1,4 +1,4 @@
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { createContainer } from '../container/create.js';
 import { startContainer } from '../container/start.js';
 import { deleteContainer } from '../container/delete.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Mount, Spec } from '../spec/types/config.js';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { RuntsError } from '../errors.js';
 import { SPEC_VERSION } from '../version.js';
 

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { startContainer } from '../container/start.js';
 
 export function run(id: string, _flags: unknown, g: GlobalOptions): number {

@@ -1,4 +1,4 @@
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import { publicState, readState } from '../container/state.js';
 import { writeStdout } from '../log.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { GlobalOptions } from './main.js';
+import type { GlobalOptions } from './options.js';
 import type { LinuxResources } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { updateContainer } from '../container/update.js';

@@ -7,7 +7,7 @@ import { libc } from '../sys/libc.js';
 import { hasNamespace } from '../linux/namespaces.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkSysctl } from '../linux/sysctl.js';
-import { spawnInit } from '../linux/init/spawn.js';
+import { spawnInit } from '../setup/spawn.js';
 import { runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';

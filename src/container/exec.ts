@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import type { Process } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { readState, statusOf, writeAtomic } from './state.js';
-import { spawnExec } from '../linux/init/spawn.js';
+import { spawnExec } from '../setup/spawn.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { cgroupProcsFiles } from '../linux/cgroups/join.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { LinuxCapabilities } from '../spec/types/config.js';
 import { CAPABILITIES } from '../spec/linux-names.js';
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 import {
   LINUX_CAPABILITY_VERSION_3, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE,
   PR_CAPBSET_DROP, PR_SET_KEEPCAPS,

@@ -1,6 +1,6 @@
 import { closeSync } from 'node:fs';
 import type { Process } from '../spec/types/config.js';
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import {

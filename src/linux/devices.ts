@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import type { LinuxDevice, Spec } from '../spec/types/config.js';
-import type { Emitter } from './init/emit.js';
-import type { Reg } from './init/program.js';
+import type { Emitter } from '../program/emit.js';
+import type { Reg } from '../program/program.js';
 import {
   AT_SYMLINK_NOFOLLOW, MS_BIND, O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG,
   STATX_MODE_OFFSET, STATX_RDEV_MAJOR_OFFSET, STATX_RDEV_MINOR_OFFSET, STATX_STRUCT_BYTES, STATX_TYPE,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import type { Hook, Spec } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import * as log from '../log.js';
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 
 /**
  * config.json hooks (config.md "POSIX-platform Hooks"). The runtime-namespace ones

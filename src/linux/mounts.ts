@@ -4,7 +4,7 @@ import type { Mount, Spec } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { mountAttr, parseMountOptions, perMountAttributes, type MountOptions } from './mount-options.js';
 import { hasNamespace } from './namespaces.js';
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
   MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,

@@ -1,6 +1,6 @@
 import type { Spec } from '../spec/types/config.js';
-import type { Emitter } from './init/emit.js';
-import type { Reg, Step } from './init/program.js';
+import type { Emitter } from '../program/emit.js';
+import type { Reg, Step } from '../program/program.js';
 import { labelData } from './mounts.js';
 import { mountAttr } from './mount-options.js';
 import {

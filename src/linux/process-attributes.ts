@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Process, Spec } from '../spec/types/config.js';
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 import { RuntsError } from '../errors.js';
 import { AT_FDCWD, O_CLOEXEC, O_WRONLY, PR_SET_NO_NEW_PRIVS } from '../sys/constants.js';
 

@@ -1,6 +1,6 @@
 import type { POSIXRlimit } from '../spec/types/config.js';
 import { RLIMITS } from '../spec/linux-names.js';
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 
 /**
  * process.rlimits, set with prlimit64 while the init still has its capabilities

@@ -4,7 +4,7 @@ import type {
   Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFlag, LinuxSeccompOperator, Spec,
 } from '../spec/types/config.js';
 import type { SeccompFeatures } from '../spec/types/features.js';
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import { libseccomp, NR_SCMP_ERROR, SCMP_ARG_CMP_BYTES, type Libseccomp } from '../sys/libseccomp.js';

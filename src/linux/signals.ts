@@ -1,4 +1,4 @@
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 import { NSIG, SIG_SETMASK } from '../sys/constants.js';
 import { EINVAL } from '../sys/errno.js';
 

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { LinuxNamespace, Spec } from '../spec/types/config.js';
 import { joinPath } from '../spec/messages.js';
 import { RuntsError } from '../errors.js';
-import type { Emitter } from './init/emit.js';
+import type { Emitter } from '../program/emit.js';
 import { openInContainer } from './paths.js';
 import { O_WRONLY, RESOLVE_NO_SYMLINKS } from '../sys/constants.js';
 

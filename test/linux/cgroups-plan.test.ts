@@ -4,7 +4,7 @@ import { cgroupPath, planCgroups, type CgroupPlan } from '../../src/linux/cgroup
 import { blkioToIoWeight, sharesToWeight } from '../../src/linux/cgroups/resources.js';
 import { deviceProgram, deviceRules, emulateDevices } from '../../src/linux/cgroups/devices.js';
 import { emitJoinCgroups, cgroupProcsFiles } from '../../src/linux/cgroups/join.js';
-import { Emitter } from '../../src/linux/init/emit.js';
+import { Emitter } from '../../src/program/emit.js';
 import type { LinuxResources, Spec } from '../../src/spec/types/config.js';
 
 /** Planning reads nothing: these tests give it fake mount tables and need no root. */

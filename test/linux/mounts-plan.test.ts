@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Emitter } from '../../src/linux/init/emit.js';
+import { Emitter } from '../../src/program/emit.js';
 import { cgroupLayout, type CgroupLayout, emitEnterRoot, emitMounts, emitPrepareRoot, labelData } from '../../src/linux/mounts.js';
 import { emitMaskedPaths, emitReadonlyPaths } from '../../src/linux/paths.js';
 import { checkSysctl, dottedKey, emitSysctl, sysctlFile } from '../../src/linux/sysctl.js';

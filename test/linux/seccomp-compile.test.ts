@@ -1,6 +1,6 @@
 import t from 'tap';
 import { compileSeccomp, emitSeccomp, seccompFeatures } from '../../src/linux/seccomp.js';
-import { Emitter } from '../../src/linux/init/emit.js';
+import { Emitter } from '../../src/program/emit.js';
 import { SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_SET_MODE_FILTER } from '../../src/sys/constants.js';
 import type { LinuxSeccomp, Spec } from '../../src/spec/types/config.js';
 

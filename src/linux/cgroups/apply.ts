@@ -3,7 +3,8 @@ import { posix } from 'node:path';
 import { RuntsError } from '../../errors.js';
 import { libc } from '../../sys/libc.js';
 import * as log from '../../log.js';
-import type { CgroupDir, CgroupPlan, CgroupWrite } from './plan.js';
+import type { CgroupDir, CgroupPlan } from './plan.js';
+import type { CgroupWrite } from './resources.js';
 import { attachDeviceFilter } from './bpf.js';
 import { readText, sleep, writeFile } from './files.js';
 

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { Spec } from '../../spec/types/config.js';
-import type { Emitter } from '../init/emit.js';
+import type { Emitter } from '../../program/emit.js';
 import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from '../../sys/constants.js';
 
 /** The cgroup.procs files of cgroup directories, which the intermediate process writes itself into. */

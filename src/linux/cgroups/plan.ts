@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import type { Spec } from '../../spec/types/config.js';
 import { RuntsError } from '../../errors.js';
 import type { CgroupHost, Hierarchy } from './host.js';
-import { resourceWrites, type Locator } from './resources.js';
+import { resourceWrites, type CgroupWrite, type Locator } from './resources.js';
 import { deviceRules, v1DeviceLine, type DeviceRule } from './devices.js';
 
 /**
@@ -16,20 +16,6 @@ export interface CgroupDir {
   hierarchy: Hierarchy;
   /** The container's cgroup on the host: the mount point joined with the cgroup path. */
   path: string;
-}
-
-export interface CgroupWrite {
-  dir: string;
-  /** Files to try in order: the first that exists gets its value. */
-  choices: { file: string; value: string }[];
-  /** Skipped when no choice exists, rather than failing. */
-  optional?: boolean;
-  /**
-   * The kernel may refuse this write until a later one is done (a limit below another
-   * one's current value); the plan writes the file again after that one.
-   */
-  mayFail?: boolean;
-  configPath: string;
 }
 
 export interface CgroupPlan {

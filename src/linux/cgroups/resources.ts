@@ -2,7 +2,6 @@ import type {
   LinuxBlockIO, LinuxCPU, LinuxHugepageLimit, LinuxMemory, LinuxNetwork, LinuxResources, LinuxThrottleDevice,
 } from '../../spec/types/config.js';
 import { RuntsError } from '../../errors.js';
-import type { CgroupWrite } from './plan.js';
 
 /**
  * linux.resources as cgroup file writes, in v1's or v2's files depending on where the
@@ -11,6 +10,20 @@ import type { CgroupWrite } from './plan.js';
  * swap alone) and its reading of 0 as "not set" for memory, cpu shares, quota and period
  * and block I/O weights; pids.limit 0 is a real limit, as the spec says.
  */
+
+export interface CgroupWrite {
+  dir: string;
+  /** Files to try in order: the first that exists gets its value. */
+  choices: { file: string; value: string }[];
+  /** Skipped when no choice exists, rather than failing. */
+  optional?: boolean;
+  /**
+   * The kernel may refuse this write until a later one is done (a limit below another
+   * one's current value); the plan writes the file again after that one.
+   */
+  mayFail?: boolean;
+  configPath: string;
+}
 
 export interface Locator {
   /** The directory holding a controller's files: a v1 hierarchy that has it, or cgroup2. */

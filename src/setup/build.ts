@@ -1,21 +1,21 @@
-import type { Spec } from '../../spec/types/config.js';
-import { Emitter } from './emit.js';
-import type { Ptr } from './program.js';
-import { MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
-import type { NamespacePlan } from '../namespaces.js';
-import { NAMESPACES } from '../namespaces.js';
-import { emitResetSignals } from '../signals.js';
-import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../mounts.js';
-import { emitMaskedPaths, emitReadonlyPaths } from '../paths.js';
-import { emitSysctl } from '../sysctl.js';
-import { emitDevices } from '../devices.js';
-import { emitConsole, type ConsoleFds } from '../console.js';
-import type { CapabilityPlan } from '../capabilities.js';
-import { emitContainerHooks } from '../hooks.js';
-import { emitEarlyAttributes } from '../process-attributes.js';
+import type { Spec } from '../spec/types/config.js';
+import { Emitter } from '../program/emit.js';
+import type { Ptr } from '../program/program.js';
+import { MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import type { NamespacePlan } from '../linux/namespaces.js';
+import { NAMESPACES } from '../linux/namespaces.js';
+import { emitResetSignals } from '../linux/signals.js';
+import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../linux/mounts.js';
+import { emitMaskedPaths, emitReadonlyPaths } from '../linux/paths.js';
+import { emitSysctl } from '../linux/sysctl.js';
+import { emitDevices } from '../linux/devices.js';
+import { emitConsole, type ConsoleFds } from '../linux/console.js';
+import type { CapabilityPlan } from '../linux/capabilities.js';
+import { emitContainerHooks } from '../linux/hooks.js';
+import { emitEarlyAttributes } from '../linux/process-attributes.js';
 import { emitCloseInherited, emitCredentials, emitExec, emitLookup, record } from './process-steps.js';
-import { cgroupProcsFiles, emitJoinCgroups } from '../cgroups/join.js';
-import { AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE } from '../../sys/constants.js';
+import { cgroupProcsFiles, emitJoinCgroups } from '../linux/cgroups/join.js';
+import { AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE } from '../sys/constants.js';
 
 /**
  * The whole setup of a new container as one Program, run by two processes forked from the

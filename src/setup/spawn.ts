@@ -1,22 +1,22 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import type { Spec, LinuxIDMapping } from '../../spec/types/config.js';
-import { RuntsError } from '../../errors.js';
-import { libc } from '../../sys/libc.js';
-import { fork } from '../../sys/fork.js';
-import { syscallNumber } from '../../sys/syscalls.js';
-import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SOCK_CLOEXEC, SOCK_STREAM } from '../../sys/constants.js';
-import { NAMESPACES, planNamespaces, openNamespace } from '../namespaces.js';
+import type { Spec, LinuxIDMapping } from '../spec/types/config.js';
+import { RuntsError } from '../errors.js';
+import { libc } from '../sys/libc.js';
+import { fork } from '../sys/fork.js';
+import { syscallNumber } from '../sys/syscalls.js';
+import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SOCK_CLOEXEC, SOCK_STREAM } from '../sys/constants.js';
+import { NAMESPACES, planNamespaces, openNamespace } from '../linux/namespaces.js';
 import { buildInit } from './build.js';
 import { buildExec, type ExecOptions } from './build-exec.js';
 import { buildUserNamespaceHolder } from './build-userns.js';
-import { openIdmappedMounts, planIdmappedMounts } from '../idmap.js';
-import type { Emitter } from './emit.js';
-import type { Linked, Ptr } from './program.js';
-import type { LinuxNamespaceType } from '../../spec/types/config.js';
-import { execute } from './executor.js';
-import { MSG_ERROR, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from './protocol.js';
-import { hooksOf, runHooks } from '../hooks.js';
-import * as log from '../../log.js';
+import { openIdmappedMounts, planIdmappedMounts } from '../linux/idmap.js';
+import type { Emitter } from '../program/emit.js';
+import type { Linked, Ptr } from '../program/program.js';
+import type { LinuxNamespaceType } from '../spec/types/config.js';
+import { execute } from '../program/executor.js';
+import { MSG_ERROR, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { hooksOf, runHooks } from '../linux/hooks.js';
+import * as log from '../log.js';
 
 /**
  * The runtime side of container creation: builds the setup program, forks the
@@ -24,7 +24,7 @@ import * as log from '../../log.js';
  * namespace) and returns once the container init waits for `start`.
  */
 
-import type { CapabilityPlan } from '../capabilities.js';
+import type { CapabilityPlan } from '../linux/capabilities.js';
 
 export interface SpawnOptions {
   id: string;

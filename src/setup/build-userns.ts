@@ -1,8 +1,8 @@
-import { Emitter } from './emit.js';
-import type { Ptr } from './program.js';
-import { MSG_USERNS, RECORD_BYTES } from './protocol.js';
+import { Emitter } from '../program/emit.js';
+import type { Ptr } from '../program/program.js';
+import { MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import { emitCloseInherited, record } from './process-steps.js';
-import { CLONE_NEWUSER } from '../../sys/constants.js';
+import { CLONE_NEWUSER } from '../sys/constants.js';
 
 /**
  * A process that only holds a new user namespace: it makes one, asks the runtime to write

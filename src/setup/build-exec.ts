@@ -1,15 +1,15 @@
-import type { Spec } from '../../spec/types/config.js';
-import { Emitter } from './emit.js';
-import type { Ptr } from './program.js';
-import { MSG_PID, RECORD_BYTES } from './protocol.js';
-import { NAMESPACES } from '../namespaces.js';
-import type { LinuxNamespaceType } from '../../spec/types/config.js';
-import { emitResetSignals } from '../signals.js';
-import { emitJoinCgroups } from '../cgroups/join.js';
-import type { CapabilityPlan } from '../capabilities.js';
+import type { Spec } from '../spec/types/config.js';
+import { Emitter } from '../program/emit.js';
+import type { Ptr } from '../program/program.js';
+import { MSG_PID, RECORD_BYTES } from '../program/protocol.js';
+import { NAMESPACES } from '../linux/namespaces.js';
+import type { LinuxNamespaceType } from '../spec/types/config.js';
+import { emitResetSignals } from '../linux/signals.js';
+import { emitJoinCgroups } from '../linux/cgroups/join.js';
+import type { CapabilityPlan } from '../linux/capabilities.js';
 import { emitCloseInherited, emitCredentials, emitExec, emitLookup, record } from './process-steps.js';
-import { CLONE_PARENT, PR_SET_DUMPABLE } from '../../sys/constants.js';
-import { emitConsole, type ConsoleFds } from '../console.js';
+import { CLONE_PARENT, PR_SET_DUMPABLE } from '../sys/constants.js';
+import { emitConsole, type ConsoleFds } from '../linux/console.js';
 
 /**
  * The program of `runts exec`: a new process in a running container. The intermediate

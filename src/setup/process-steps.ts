@@ -1,14 +1,14 @@
 import { posix } from 'node:path';
-import type { Process, Spec } from '../../spec/types/config.js';
-import type { Emitter } from './emit.js';
-import { ANY_ERRNO, type Ptr, type Reg } from './program.js';
-import { RECORD_BYTES } from './protocol.js';
-import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityPlan } from '../capabilities.js';
-import { emitRlimits } from '../rlimits.js';
-import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../process-attributes.js';
-import { emitSeccomp } from '../seccomp.js';
-import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, X_OK } from '../../sys/constants.js';
-import { ENOENT, EPERM } from '../../sys/errno.js';
+import type { Process, Spec } from '../spec/types/config.js';
+import type { Emitter } from '../program/emit.js';
+import { ANY_ERRNO, type Ptr, type Reg } from '../program/program.js';
+import { RECORD_BYTES } from '../program/protocol.js';
+import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityPlan } from '../linux/capabilities.js';
+import { emitRlimits } from '../linux/rlimits.js';
+import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
+import { emitSeccomp } from '../linux/seccomp.js';
+import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, X_OK } from '../sys/constants.js';
+import { ENOENT, EPERM } from '../sys/errno.js';
 
 /**
  * Steps shared by every process runts starts in a container — the init of `create` and

@@ -1,8 +1,8 @@
 import { Program, Ptr, Reg, type Step, type Value } from './program.js';
 import {
   O_CLOEXEC, O_DIRECTORY, O_PATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, S_IFREG,
-} from '../../sys/constants.js';
-import { EEXIST } from '../../sys/errno.js';
+} from '../sys/constants.js';
+import { EEXIST } from '../sys/errno.js';
 
 /**
  * A Program with the path helpers every part of the setup uses: paths inside the rootfs

@@ -1,5 +1,5 @@
-import type { SyscallName } from '../../sys/syscalls.js';
-import { syscallNumber } from '../../sys/syscalls.js';
+import type { SyscallName } from '../sys/syscalls.js';
+import { syscallNumber } from '../sys/syscalls.js';
 
 /**
  * A program for the container's setup processes.
