@@ -1,5 +1,5 @@
 import { build } from 'esbuild';
-import { copyFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,3 +27,5 @@ await build({
 });
 const specDir = join(root, 'dist', 'src', 'spec');
 for (const f of readdirSync(specDir).filter((n) => n.endsWith('.cjs'))) copyFileSync(join(specDir, f), join(outdir, f));
+// bin/runts starts the node that built runts, not whichever one PATH finds (if any)
+writeFileSync(join(root, 'dist', 'node'), `${process.execPath}\n`);

@@ -18,6 +18,7 @@ import { createCgroups, removeCgroups, type CgroupState } from '../linux/cgroups
 import { procStat } from './proc.js';
 import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
+import { checkPassedFds } from './passed-fds.js';
 import * as log from '../log.js';
 
 export interface CreateOptions {
@@ -35,8 +36,10 @@ export interface CreateOptions {
 
 /** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
 function extraFds(preserveFds: number): number {
-  const listen = Number.parseInt(process.env.LISTEN_FDS ?? '', 10);
-  return (Number.isFinite(listen) && listen > 0 ? listen : 0) + preserveFds;
+  const parsed = Number.parseInt(process.env.LISTEN_FDS ?? '', 10);
+  const listen = Number.isFinite(parsed) && parsed > 0 ? parsed : 0;
+  checkPassedFds(listen + preserveFds, listen ? `LISTEN_FDS=${listen} and --preserve-fds ${preserveFds}` : `--preserve-fds ${preserveFds}`);
+  return listen + preserveFds;
 }
 
 /**
@@ -68,6 +71,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   if (o.systemdCgroup) throw new RuntsError('--systemd-cgroup is not supported: runts manages cgroups through the cgroup file system');
   // Planned before anything exists: a resource this host cannot apply fails here.
   const cgroupPlan = planCgroups(spec, id, readCgroupHost());
+  const extra = extraFds(o.preserveFds);
   const made: { cgroups?: CgroupState; consoleFd?: number } = {};
   ensureRoot(root);
   const dir = containerDir(root, id);
@@ -88,7 +92,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       const cgroups = (made.cgroups = createCgroups(cgroupPlan));
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
       const pid = spawnInit({
-        id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extraFds(o.preserveFds),
+        id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
         capabilities, lastCap: lastCap(), cgroupDirs: cgroups.paths,
         consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined,
       });

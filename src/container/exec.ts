@@ -7,6 +7,7 @@ import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.j
 import { checkLsm } from '../linux/process-attributes.js';
 import { cgroupProcsFiles } from '../linux/cgroups/join.js';
 import * as log from '../log.js';
+import { checkPassedFds } from './passed-fds.js';
 
 export interface ExecOptions {
   extraFds: number;
@@ -30,6 +31,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     throw new RuntsError('cannot allocate tty if runts will detach without setting console socket', { configPath: 'process.terminal' });
   }
   checkLsm(process);
+  checkPassedFds(o.extraFds, `--preserve-fds ${o.extraFds}`);
   const capabilities = planCapabilities(process.capabilities, hostBounding());
   for (const name of capabilities.unavailable) {
     log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, posix } from 'node:path';
 import type { LinuxDevice, Spec } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
-import type { Reg } from '../program/program.js';
+import type { Label, Ptr, Reg } from '../program/program.js';
 import {
   AT_SYMLINK_NOFOLLOW, MS_BIND, O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG,
   STATX_MODE_OFFSET, STATX_RDEV_MAJOR_OFFSET, STATX_RDEV_MINOR_OFFSET, STATX_STRUCT_BYTES, STATX_TYPE,
@@ -68,17 +68,10 @@ export function emitDevices(e: Emitter, spec: Spec, inUserNamespace: boolean): v
   e.p.sys('close', [dir], step);
 }
 
-function emitCheckExisting(e: Emitter, d: LinuxDevice, dir: Reg, name: string, configPath: string): void {
+/** Jumps to `mismatch` unless the statx(2) result at `statx` describes device `d` (type and number). */
+export function emitMatchDevice(e: Emitter, statx: Ptr, d: Pick<LinuxDevice, 'type' | 'major' | 'minor'>, mismatch: Label): void {
   const p = e.p;
-  const want = d.type === 'p' ? 'a fifo' : `device ${d.type} ${d.major ?? 0}:${d.minor ?? 0}`;
-  const statx = p.bytes(STATX_STRUCT_BYTES);
-  const found = p.reg('existing');
   const field = p.reg('field');
-  const absent = p.label(`nothing at ${d.path}`);
-  const mismatch = p.label(`not ${want} at ${d.path}`);
-  p.sys('statx', [dir, e.str(name), AT_SYMLINK_NOFOLLOW, STATX_TYPE, statx], { what: `look at ${d.path}`, configPath },
-    { tolerate: [ENOENT], save: found });
-  p.jumpIfNegative(found, absent);
   p.load32(field, statx, STATX_MODE_OFFSET / 4);
   p.jumpIfDifferent(field, S_IFMT, TYPE_BITS[d.type], mismatch);
   if (d.type !== 'p') {
@@ -87,6 +80,19 @@ function emitCheckExisting(e: Emitter, d: LinuxDevice, dir: Reg, name: string, c
     p.load32(field, statx, STATX_RDEV_MINOR_OFFSET / 4);
     p.jumpIfDifferent(field, -1, d.minor ?? 0, mismatch);
   }
+}
+
+function emitCheckExisting(e: Emitter, d: LinuxDevice, dir: Reg, name: string, configPath: string): void {
+  const p = e.p;
+  const want = d.type === 'p' ? 'a fifo' : `device ${d.type} ${d.major ?? 0}:${d.minor ?? 0}`;
+  const statx = p.bytes(STATX_STRUCT_BYTES);
+  const found = p.reg('existing');
+  const absent = p.label(`nothing at ${d.path}`);
+  const mismatch = p.label(`not ${want} at ${d.path}`);
+  p.sys('statx', [dir, e.str(name), AT_SYMLINK_NOFOLLOW, STATX_TYPE, statx], { what: `look at ${d.path}`, configPath },
+    { tolerate: [ENOENT], save: found });
+  p.jumpIfNegative(found, absent);
+  emitMatchDevice(e, statx, d, mismatch);
   p.jump(absent);
   p.place(mismatch);
   p.fail({ what: `a file that is not ${want} exists at ${d.path}`, configPath }, 0);

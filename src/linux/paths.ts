@@ -3,12 +3,14 @@ import type { Emitter } from '../program/emit.js';
 import type { Reg, Step } from '../program/program.js';
 import { labelData } from './mounts.js';
 import { mountAttr } from './mount-options.js';
+import { emitMatchDevice } from './devices.js';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
-  MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_RDONLY, O_CLOEXEC, O_PATH, OPEN_TREE_CLONE, RESOLVE_IN_ROOT,
-  RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS,
+  MOVE_MOUNT_T_EMPTY_PATH, MS_RDONLY, O_CLOEXEC, O_PATH, OPEN_TREE_CLONE, RESOLVE_IN_ROOT,
+  RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, STATX_STRUCT_BYTES, STATX_TYPE,
+  STATX_MODE_OFFSET, S_IFDIR, S_IFMT,
 } from '../sys/constants.js';
-import { ENOENT, ENOTDIR } from '../sys/errno.js';
+import { ENOENT } from '../sys/errno.js';
 
 /**
  * linux.readonlyPaths and linux.maskedPaths, applied after pivot_root, where the paths
@@ -53,33 +55,52 @@ export function emitReadonlyPaths(e: Emitter, spec: Spec): void {
 }
 
 /**
- * A file is masked by a bind mount of the container's /dev/null, a directory (the bind
- * fails with ENOTDIR) by a read-only tmpfs. /dev/null must not be a symlink: the image
- * could point it at a file that should stay hidden.
+ * A file is masked by a bind mount of the container's /dev/null, a directory by a
+ * read-only tmpfs. /dev/null is opened once, without following symlinks, and must be the
+ * null device: every bind is cloned from that fd with open_tree(2), so nothing in the
+ * container can swap what is bound between the check and the mount (CVE-2025-31133).
  */
 export function emitMaskedPaths(e: Emitter, spec: Spec): void {
   const paths = spec.linux?.maskedPaths ?? [];
   if (paths.length === 0) return;
   const p = e.p;
   const check = { what: 'open the container\'s /dev/null to mask files with', configPath: 'linux.maskedPaths' };
-  openInContainer(e, '/dev/null', O_PATH, e.tmp, check, { resolve: RESOLVE_NO_SYMLINKS });
-  p.sys('close', [e.tmp], check);
+  const devNull = p.reg('devnull');
+  openInContainer(e, '/dev/null', O_PATH, devNull, check, { resolve: RESOLVE_NO_SYMLINKS });
+  const statx = p.bytes(STATX_STRUCT_BYTES);
+  p.sys('statx', [devNull, e.str(''), AT_EMPTY_PATH, STATX_TYPE, statx], check);
+  const isNull = p.label('/dev/null is the null device');
+  const notNull = p.label('/dev/null is not the null device');
+  emitMatchDevice(e, statx, { type: 'c', major: 1, minor: 3 }, notNull);
+  p.jump(isNull);
+  p.place(notNull);
+  p.fail({ what: 'the container\'s /dev/null is not the null device (c 1:3)', configPath: 'linux.maskedPaths' }, 0);
+  p.place(isNull);
   const at = p.reg('masked');
-  const bound = p.reg('maskbind');
+  const tree = p.reg('maskbind');
+  const mode = p.reg('maskmode');
   const tmpfsData = labelData('', spec.linux?.mountLabel);
   paths.forEach((path, i) => {
     const configPath = `linux.maskedPaths[${i}]`;
     const step = { what: `mask ${path}`, configPath };
-    const missing = p.label(`missing ${path}`);
-    const done = p.label(`masked ${path}`);
+    const next = p.label(`after ${path}`);
+    const file = p.label(`file ${path}`);
     openInContainer(e, path, O_PATH, at, step, { tolerate: [ENOENT] });
-    p.jumpIfNegative(at, missing);
+    p.jumpIfNegative(at, next);
+    p.sys('statx', [at, e.str(''), AT_EMPTY_PATH, STATX_TYPE, statx], step);
+    p.load32(mode, statx, STATX_MODE_OFFSET / 4);
+    p.jumpIfDifferent(mode, S_IFMT, S_IFDIR, file);
     e.toScratch(at, step);
-    e.mount(e.str('/dev/null'), e.scratchPath, null, MS_BIND, null, { what: `mask ${path} with /dev/null`, configPath }, { tolerate: [ENOTDIR], save: bound });
-    p.jumpIfZero(bound, done);
     e.mount(e.str('tmpfs'), e.scratchPath, 'tmpfs', MS_RDONLY, tmpfsData, { what: `mask ${path} with a read-only tmpfs`, configPath });
-    p.place(done);
     e.closeScratch(step);
-    p.place(missing);
+    p.jump(next);
+    p.place(file);
+    const bind = { what: `mask ${path} with /dev/null`, configPath };
+    p.sys('open_tree', [devNull, e.str(''), OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH], bind, { save: tree });
+    p.sys('move_mount', [tree, e.str(''), at, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], bind);
+    p.sys('close', [tree], bind);
+    p.sys('close', [at], step);
+    p.place(next);
   });
+  p.sys('close', [devNull], check);
 }

@@ -7,7 +7,7 @@ import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { emitResetSignals } from '../linux/signals.js';
 import { emitJoinCgroups } from '../linux/cgroups/join.js';
 import type { CapabilityPlan } from '../linux/capabilities.js';
-import { emitCloseInherited, emitCredentials, emitExec, emitLookup, record } from './process-steps.js';
+import { emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitLookup, emitPassFds, record } from './process-steps.js';
 import { CLONE_PARENT, PR_SET_DUMPABLE } from '../sys/constants.js';
 import { emitConsole, type ConsoleFds } from '../linux/console.js';
 
@@ -57,10 +57,11 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
 
   p.place(child);
   const process = o.spec.process!;
-  p.sys('chdir', [e.str(process.cwd)], { what: `change to working directory ${process.cwd}`, configPath: 'process.cwd' });
+  emitEnterCwd(e, process.cwd);
   if (o.console) emitConsole(e, process, o.console, false);
+  emitPassFds(e, o.extraFds);
   emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'));
   const exe = emitLookup(e, process);
-  emitExec(e, o.spec, exe, o.extraFds);
+  emitExec(e, o.spec, exe);
   return { emitter: e, report };
 }

@@ -13,7 +13,7 @@ import { emitConsole, type ConsoleFds } from '../linux/console.js';
 import type { CapabilityPlan } from '../linux/capabilities.js';
 import { emitContainerHooks } from '../linux/hooks.js';
 import { emitEarlyAttributes } from '../linux/process-attributes.js';
-import { emitCloseInherited, emitCredentials, emitExec, emitLookup, record } from './process-steps.js';
+import { emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitLookup, emitPassFds, record } from './process-steps.js';
 import { cgroupProcsFiles, emitJoinCgroups } from '../linux/cgroups/join.js';
 import { AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE } from '../sys/constants.js';
 
@@ -145,8 +145,9 @@ export function buildInit(o: InitOptions): InitProgram {
   if (spec.domainname !== undefined) {
     p.sys('setdomainname', [e.str(spec.domainname), Buffer.byteLength(spec.domainname)], { what: 'set domainname', configPath: 'domainname' });
   }
-  p.sys('chdir', [e.str(cwd)], { what: `change to working directory ${cwd}`, configPath: 'process.cwd' });
+  emitEnterCwd(e, cwd);
   const inUserNamespace = Boolean(joinUser) || o.namespaces.newUser;
+  emitPassFds(e, o.extraFds);
   emitCredentials(e, spec, o.capabilities, o.lastCap, inUserNamespace);
   const exe = emitLookup(e, process);
 
@@ -157,7 +158,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.sys('write', [fifo, e.str('0'), 1], { what: 'acknowledge start' });
   p.sys('close', [fifo], { what: 'close exec.fifo' });
 
-  emitExec(e, spec, exe, o.extraFds);
+  emitExec(e, spec, exe);
   return { emitter: e, report };
 }
 

@@ -7,7 +7,8 @@ import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityP
 import { emitRlimits } from '../linux/rlimits.js';
 import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
 import { emitSeccomp } from '../linux/seccomp.js';
-import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, X_OK } from '../sys/constants.js';
+import { openInContainer } from '../linux/paths.js';
+import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, O_DIRECTORY, O_PATH, PATH_MAX, X_OK } from '../sys/constants.js';
 import { ENOENT, EPERM } from '../sys/errno.js';
 
 /**
@@ -46,6 +47,33 @@ export function emitCloseInherited(e: Emitter, from: number, keep: number[]): vo
     start = fd + 1;
   }
   e.p.sys('close_range', [start, 0xffffffff, 0], step);
+}
+
+/**
+ * chdir to process.cwd, resolved inside the container's root with magic links refused: a
+ * cwd of /proc/self/fd/N or /proc/1/fd/N would otherwise name a directory that a setup
+ * process holds open on the host (CVE-2024-21626). getcwd(2) then proves the result is
+ * under the root: for a directory outside it the kernel answers "(unreachable)…".
+ * The cwd (AT_FDCWD) must be the container's / when this runs.
+ */
+export function emitEnterCwd(e: Emitter, cwd: string): void {
+  const p = e.p;
+  const step = { what: `change to working directory ${cwd}`, configPath: 'process.cwd' };
+  const fd = p.reg('cwd');
+  openInContainer(e, cwd, O_PATH | O_DIRECTORY, fd, step);
+  p.sys('fchdir', [fd], step);
+  p.sys('close', [fd], step);
+  const path = p.bytes(PATH_MAX);
+  const first = p.reg('cwd first byte');
+  const inside = p.label('cwd inside the root');
+  const outside = p.label('cwd outside the root');
+  p.sys('getcwd', [path, PATH_MAX], step);
+  p.load32(first, path, 0);
+  p.jumpIfDifferent(first, 0xff, '/'.charCodeAt(0), outside);
+  p.jump(inside);
+  p.place(outside);
+  p.fail({ what: `working directory ${cwd} is outside the container's root`, configPath: 'process.cwd' }, 0);
+  p.place(inside);
 }
 
 function emitUser(e: Emitter, process: Process, inUserNamespace: boolean): void {
@@ -104,15 +132,23 @@ export function emitLookup(e: Emitter, process: Process): Reg {
   return exe;
 }
 
-/** The process gets stdio and the passed fds; everything else closes on execve. */
-export function emitExec(e: Emitter, spec: Spec, exe: Reg, extraFds: number): void {
+/**
+ * The process gets stdio and the passed fds; everything else closes on execve. Done before
+ * credentials change, because a seccomp filter loaded then may deny close_range(2).
+ */
+export function emitPassFds(e: Emitter, extraFds: number): void {
   const p = e.p;
-  const process = spec.process!;
   const keep = 3 + extraFds;
   for (let fd = 0; fd < keep; fd++) {
     p.sys('fcntl', [fd, F_SETFD, 0], { what: `pass fd ${fd}` }, { tolerate: [ANY_ERRNO] });
   }
   p.sys('close_range', [keep, 0xffffffff, CLOSE_RANGE_CLOEXEC], { what: 'mark other fds close-on-exec' });
+}
+
+/** The last steps: attributes that must come late, the final seccomp filter, execve. */
+export function emitExec(e: Emitter, spec: Spec, exe: Reg): void {
+  const p = e.p;
+  const process = spec.process!;
   emitFinalAttributes(e, process);
   emitSeccomp(e, spec, 'final');
   const argv = p.pointerArray(process.args!.map((a) => e.str(a)));

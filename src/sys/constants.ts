@@ -181,3 +181,5 @@ export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 export const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 /** sizeof(struct mount_attr) for mount_setattr(2) (MOUNT_ATTR_SIZE_VER0). */
 export const MOUNT_ATTR_SIZE_VER0 = 32;
+/** The longest path getcwd(2) returns, with its NUL. */
+export const PATH_MAX = 4096;

@@ -55,8 +55,8 @@ t.test('the order of the setup', async (t) => {
     /^rt_sigaction\(1,/, /^close_range\(3, 4/, /^prctl\(4, 0/, new RegExp(`^unshare\\(${CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS}\\)`),
     /^%pid = clone3/, /^umask\(0\)/, /^mount\(0, "\/", 0, \d+/, /^mount\("\/r", "\/r"/, /^%root = openat\(-100, "\/r"/,
     /^mount\("proc", "\/proc\/self\/fd\/99", "proc"/, /^mount\("\/nonexistent-src", "\/proc\/self\/fd\/99", 0/,
-    /^mknodat\(%devdir, "null"/, /^pivot_root\("\.", "\."\)/, /^sethostname\("h", 1\)/, /^chdir\("\/w"\)/,
-    /^setgroups\(0,/, /^setresgid\(2, 2, 2\)/, /^setresuid\(1, 1, 1\)/, /^%access = faccessat\(-100, "\/bin\/sh"/,
+    /^mknodat\(%devdir, "null"/, /^pivot_root\("\.", "\."\)/, /^sethostname\("h", 1\)/, /^%cwd = openat2\(-100, "\/w"/,
+    /^fchdir\(%cwd\)/, /^getcwd\(/, /^close_range\(3, 4294967295, 4\)/, /^setgroups\(0,/, /^setresgid\(2, 2, 2\)/, /^setresuid\(1, 1, 1\)/, /^%access = faccessat\(-100, "\/bin\/sh"/,
     /^write\(5,/, /^%fifo = openat\(6, "exec.fifo"/, /^execve\(%exe,/,
   ];
   let last = -1;

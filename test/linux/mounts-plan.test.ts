@@ -181,13 +181,16 @@ t.test('readonly paths: a recursive clone made read-only and moved onto the path
   t.match(l[4], /^move_mount\(%readonlytree, "", %readonly, "", 68\)$/);
 });
 
-t.test('masked paths: /dev/null checked, then a bind or a read-only tmpfs', async (t) => {
-  const l = plan((e) => emitMaskedPaths(e, spec((s) => (s.linux!.maskedPaths = ['/proc/kcore']))));
-  t.match(l[0], /^%tmp = openat2\(-100, "\/dev\/null", &\d+, 24\)$/, '/dev/null, no symlink allowed');
-  const bind = l.findIndex((x) => x.startsWith('%maskbind = mount("/dev/null", "/proc/self/fd/99", 0, 4096, 0) tolerate 20'));
-  t.ok(bind > 0, 'bind of /dev/null, ENOTDIR tolerated');
-  t.match(l[bind + 1], /^if maskbind == 0 jump/);
-  t.equal(l[bind + 2], `mount("tmpfs", "/proc/self/fd/99", "tmpfs", ${MS_RDONLY}, 0)`);
+t.test('masked paths: one /dev/null, checked to be c 1:3, bound by fd; directories get a read-only tmpfs', async (t) => {
+  const l = plan((e) => emitMaskedPaths(e, spec((s) => (s.linux!.maskedPaths = ['/proc/kcore', '/proc/acpi']))));
+  t.match(l[0], /^%devnull = openat2\(-100, "\/dev\/null", &\d+, 24\)$/, '/dev/null, no symlink allowed');
+  t.match(l[1], /^statx\(%devnull, "", 4096, 1, &\d+\)$/, 'its type and number, by fd');
+  t.ok(l.includes('fail the container\'s /dev/null is not the null device (c 1:3)'));
+  t.equal(l.filter((x) => x.includes('"/dev/null"')).length, 1, '/dev/null is resolved once');
+  t.equal(l.filter((x) => x === '%maskbind = open_tree(%devnull, "", 528385)').length, 2, 'each bind is a clone of that fd');
+  t.equal(l.filter((x) => x === 'move_mount(%maskbind, "", %masked, "", 68)').length, 2, 'moved onto the opened target');
+  t.equal(l.filter((x) => x === `mount("tmpfs", "/proc/self/fd/99", "tmpfs", ${MS_RDONLY}, 0)`).length, 2);
+  t.notOk(l.some((x) => /^(%\w+ = )?mount\("\/dev\/null"/.test(x)), 'no mount(2) by path of /dev/null');
 });
 
 t.test('sysctl keys: dotted and slashed forms, and their files', async (t) => {
