@@ -13,11 +13,18 @@ import type { GlobalOptions } from './options.js';
  */
 type Loader = () => Promise<{ run: (...args: any[]) => Promise<number | void> | number | void }>;
 
+/** Commands whose processes enter a container: they run node from a read-only file (sealed-exe.ts). */
+const ENTERS_CONTAINER = new Set(['create', 'run', 'exec']);
+
 function action(program: Command, load: Loader) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
     const opts = cmd.opts();
     const positional = args.slice(0, -2);
+    if (ENTERS_CONTAINER.has(cmd.name())) {
+      const callerFds = Number(process.env.RUNTS_CALLER_FDS ?? 0);
+      (await import('../setup/sealed-exe.js')).ensureSealedExecutable(Number.isSafeInteger(callerFds) ? callerFds : 0);
+    }
     const mod = await load();
     const code = await mod.run(...positional, opts, program.opts() as GlobalOptions, cmd.name());
     if (typeof code === 'number') process.exitCode = code;

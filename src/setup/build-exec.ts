@@ -7,7 +7,7 @@ import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { emitResetSignals } from '../linux/signals.js';
 import { emitJoinCgroups } from '../linux/cgroups/join.js';
 import type { CapabilityPlan } from '../linux/capabilities.js';
-import { emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitLookup, emitPassFds, record } from './process-steps.js';
+import { emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitHideRuntimeArguments, emitLookup, emitPassFds, record, type ArgumentArea } from './process-steps.js';
 import { CLONE_PARENT, PR_SET_DUMPABLE } from '../sys/constants.js';
 import { emitConsole, type ConsoleFds } from '../linux/console.js';
 
@@ -31,6 +31,8 @@ export interface ExecOptions {
   cgroupProcs: string[];
   /** With process.terminal: where the pty master goes, and a free fd for the pty. */
   console?: ConsoleFds;
+  /** The runtime's command line and environment, cleared in the setup processes. */
+  argumentArea: ArgumentArea;
 }
 
 export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
@@ -39,6 +41,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   const report = record(e, 0);
   emitResetSignals(e);
   emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd), ...(o.console ? [o.console.socket] : [])]);
+  emitHideRuntimeArguments(e, o.argumentArea);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, o.spec, o.cgroupProcs);
   for (const j of o.joinFds) {

@@ -13,7 +13,7 @@ import { emitConsole, type ConsoleFds } from '../linux/console.js';
 import type { CapabilityPlan } from '../linux/capabilities.js';
 import { emitContainerHooks } from '../linux/hooks.js';
 import { emitEarlyAttributes } from '../linux/process-attributes.js';
-import { emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitLookup, emitPassFds, record } from './process-steps.js';
+import { emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitHideRuntimeArguments, emitLookup, emitPassFds, record, type ArgumentArea } from './process-steps.js';
 import { cgroupProcsFiles, emitJoinCgroups } from '../linux/cgroups/join.js';
 import { AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE } from '../sys/constants.js';
 
@@ -61,6 +61,8 @@ export interface InitOptions {
   idmapped?: ReadonlyMap<number, number>;
   /** With process.terminal: where the pty master goes, and a free fd for the pty. */
   console?: ConsoleFds;
+  /** The runtime's command line and environment, cleared in the setup processes. */
+  argumentArea: ArgumentArea;
 }
 
 export interface InitProgram {
@@ -83,6 +85,7 @@ export function buildInit(o: InitOptions): InitProgram {
     sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd), ...o.hookStdin.createContainer, ...o.hookStdin.startContainer,
     ...(o.idmapped?.values() ?? []), ...(o.console ? [o.console.socket] : []),
   ]);
+  emitHideRuntimeArguments(e, o.argumentArea);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, spec, cgroupProcsFiles(o.cgroupDirs ?? []));
   emitEarlyAttributes(e, process);

@@ -8,7 +8,7 @@ import { emitRlimits } from '../linux/rlimits.js';
 import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
 import { emitSeccomp } from '../linux/seccomp.js';
 import { openInContainer } from '../linux/paths.js';
-import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, O_DIRECTORY, O_PATH, PATH_MAX, X_OK } from '../sys/constants.js';
+import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, PATH_MAX, X_OK } from '../sys/constants.js';
 import { ENOENT, EPERM } from '../sys/errno.js';
 
 /**
@@ -74,6 +74,29 @@ export function emitEnterCwd(e: Emitter, cwd: string): void {
   p.place(outside);
   p.fail({ what: `working directory ${cwd} is outside the container's root`, configPath: 'process.cwd' }, 0);
   p.place(inside);
+}
+
+/** Where this process's command line and environment strings lie, from /proc/self/stat. */
+export interface ArgumentArea {
+  argStart: bigint;
+  argEnd: bigint;
+  envStart: bigint;
+  envEnd: bigint;
+}
+
+/**
+ * A setup process is a fork of the runtime: its /proc/<pid>/cmdline, which any process
+ * that sees it may read, and its environ would show the runtime's (the --root, the bundle
+ * path, the environment). Zeros from /dev/zero overwrite the child's copy of them.
+ */
+export function emitHideRuntimeArguments(e: Emitter, area: ArgumentArea): void {
+  const p = e.p;
+  const step = { what: 'clear the runtime\'s arguments and environment' };
+  const zero = p.reg('zero');
+  p.sys('openat', [AT_FDCWD, e.str('/dev/zero'), O_RDONLY | O_CLOEXEC], step, { save: zero });
+  p.sys('read', [zero, area.argStart, area.argEnd - area.argStart], step);
+  p.sys('read', [zero, area.envStart, area.envEnd - area.envStart], step);
+  p.sys('close', [zero], step);
 }
 
 function emitUser(e: Emitter, process: Process, inUserNamespace: boolean): void {

@@ -8,6 +8,7 @@ import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SOCK_CLOEXEC, SOCK_S
 import { NAMESPACES, planNamespaces, openNamespace } from '../linux/namespaces.js';
 import { buildInit } from './build.js';
 import { buildExec, type ExecOptions } from './build-exec.js';
+import type { ArgumentArea } from './process-steps.js';
 import { buildUserNamespaceHolder } from './build-userns.js';
 import { openIdmappedMounts, planIdmappedMounts } from '../linux/idmap.js';
 import type { Emitter } from '../program/emit.js';
@@ -47,6 +48,15 @@ export interface SpawnOptions {
 function scratchFd(): number {
   const used = readdirSync('/proc/self/fd').map(Number);
   return Math.max(...used) + 16;
+}
+
+/** This process's command line and environment strings (fields 48-51 of /proc/self/stat). */
+function argumentArea(): ArgumentArea {
+  const stat = readFileSync('/proc/self/stat', 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state)
+  const field = (n: number) => BigInt(f[n - 3]);
+  return { argStart: field(48), argEnd: field(49), envStart: field(50), envEnd: field(51) };
 }
 
 function idMap(mappings: LinuxIDMapping[] | undefined): string {
@@ -141,7 +151,7 @@ export function spawnInit(o: SpawnOptions): number {
       socketFd: childEnd, stateDirFd, scratchFd: scratch, noPivot: o.noPivot, extraFds: o.extraFds,
       console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
       capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, idmapped,
-      hooksHandshake: runtimeHooks + pipes.createContainer.length > 0,
+      hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
     const launched = launch(built, childEnd, 'init');
@@ -204,7 +214,7 @@ export function spawnInit(o: SpawnOptions): number {
   }
 }
 
-export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds' | 'console'> {
+export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds' | 'console' | 'argumentArea'> {
   /** With process.terminal: the socket the pty master is sent over. */
   consoleFd?: number;
   /** The container init's pid, whose namespaces the process joins. */
@@ -232,7 +242,7 @@ export function spawnExec(o: SpawnExecOptions): number {
       });
     const { parentEnd, childEnd } = socketPair(fds);
     const console = o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratchFd() };
-    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd, console }), childEnd, 'exec');
+    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd, console, argumentArea: argumentArea() }), childEnd, 'exec');
     intermediate = launched.pid;
     closeSync(childEnd);
     const buf = Buffer.alloc(RECORD_BYTES);

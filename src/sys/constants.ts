@@ -183,3 +183,7 @@ export const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 export const MOUNT_ATTR_SIZE_VER0 = 32;
 /** The longest path getcwd(2) returns, with its NUL. */
 export const PATH_MAX = 4096;
+/** struct statfs: f_flags, and its read-only bit (ST_RDONLY). */
+export const STATFS_STRUCT_BYTES = 120;
+export const STATFS_FLAGS_OFFSET = 80;
+export const ST_RDONLY = 1;

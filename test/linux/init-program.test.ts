@@ -29,7 +29,8 @@ function listing(s: Spec, extra: Partial<Parameters<typeof buildInit>[0]> = {}):
     spec: s, bundle: '/b', rootfs: '/r', namespaces: planNamespaces(s.linux?.namespaces), joinFds: [],
     socketFd: 5, stateDirFd: 6, scratchFd: 99, noPivot: false, extraFds: 0,
     capabilities: planCapabilities(s.process?.capabilities, (1n << 41n) - 1n), lastCap: 40,
-    hooksHandshake: false, hookStdin: { createContainer: [], startContainer: [] }, ...extra,
+    hooksHandshake: false, hookStdin: { createContainer: [], startContainer: [] },
+    argumentArea: { argStart: 0x1000n, argEnd: 0x1100n, envStart: 0x1100n, envEnd: 0x1400n }, ...extra,
   });
   return built.emitter.p.describe();
 }
@@ -52,7 +53,8 @@ t.test('namespaces: new ones unshared together, joined ones in order, user first
 t.test('the order of the setup', async (t) => {
   const l = listing(spec());
   const order = [
-    /^rt_sigaction\(1,/, /^close_range\(3, 4/, /^prctl\(4, 0/, new RegExp(`^unshare\\(${CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS}\\)`),
+    /^rt_sigaction\(1,/, /^close_range\(3, 4/, /^%zero = openat\(-100, "\/dev\/zero"/, /^read\(%zero, 4096, 256\)/,
+    /^read\(%zero, 4352, 768\)/, /^prctl\(4, 0/, new RegExp(`^unshare\\(${CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS}\\)`),
     /^%pid = clone3/, /^umask\(0\)/, /^mount\(0, "\/", 0, \d+/, /^mount\("\/r", "\/r"/, /^%root = openat\(-100, "\/r"/,
     /^mount\("proc", "\/proc\/self\/fd\/99", "proc"/, /^mount\("\/nonexistent-src", "\/proc\/self\/fd\/99", 0/,
     /^mknodat\(%devdir, "null"/, /^pivot_root\("\.", "\."\)/, /^sethostname\("h", 1\)/, /^%cwd = openat2\(-100, "\/w"/,
