@@ -143,3 +143,19 @@ t.test('a profile runts cannot apply fails at create with one clear error and le
   }
   t.same(existsSync(sb.root) ? readdirSync(sb.root) : [], [], 'no container at all');
 });
+
+t.test('a profile that denies close_range, loaded before the user switch, still starts the process', async (t) => {
+  // Engines' older default profiles lack close_range; without noNewPrivileges the filter is
+  // loaded while the setup still has work to do, and none of that work may be a call the
+  // profile can deny.
+  const sb = new Sandbox(t);
+  for (const noNewPrivileges of [false, true]) {
+    const r = run(sb, `closerange${noNewPrivileges}`, ['sh', '-c', 'echo started; id -u'], (c) => {
+      c.process.noNewPrivileges = noNewPrivileges;
+      c.process.user = { uid: 1000, gid: 1000 };
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+    });
+    t.equal(r.status, 0, `noNewPrivileges ${noNewPrivileges}: ${r.stderr}`);
+    t.equal(r.stdout, 'started\n1000\n');
+  }
+});
