@@ -51,9 +51,10 @@ export function executableIsSealed(): boolean {
 /**
  * Returns when node already runs from a read-only file; otherwise replaces this process
  * (same pid, arguments, environment and the caller's fds) with node run from a read-only
- * clone of its executable, and never returns.
+ * clone of its executable, and never returns. `script`, when given, replaces the script
+ * node runs (process.argv[1]).
  */
-export function ensureSealedExecutable(callerFds: number): void {
+export function ensureSealedExecutable(callerFds: number, script = process.argv[1]): void {
   if (executableIsSealed()) return;
   const sys = libc();
   const keep: Buffer[] = [];
@@ -74,7 +75,7 @@ export function ensureSealedExecutable(callerFds: number): void {
   }
   // Node marks stdio and inherited fds close-on-exec; the new node must get them back.
   for (let fd = 0; fd < 3 + callerFds; fd++) sys.syscall(nr('fcntl'), fd, F_SETFD, 0, 0, 0, 0);
-  const argv = pointerArray([process.argv0, ...process.execArgv, ...process.argv.slice(1)], keep);
+  const argv = pointerArray([process.argv0, ...process.execArgv, script, ...process.argv.slice(2)], keep);
   const envp = pointerArray(Object.entries(process.env).map(([k, v]) => `${k}=${v}`), keep);
   sys.syscall(nr('execveat'), tree, sys.address(empty), sys.address(argv), sys.address(envp), AT_EMPTY_PATH, 0);
   throw new RuntsError('run the runtime from its read-only executable', { errno: sys.errno() });
