@@ -5,7 +5,8 @@ export function errnoName(errno: number): string {
   return getSystemErrorMap().get(-Math.abs(errno))?.[0] ?? `E${errno}`;
 }
 
-function errnoText(errno: number): string {
+/** The errno's text ("no such file or directory"). */
+export function errnoText(errno: number): string {
   return getSystemErrorMap().get(-Math.abs(errno))?.[1] ?? 'unknown error';
 }
 

@@ -1,5 +1,6 @@
 import type { SyscallName } from '../sys/syscalls.js';
 import { syscallNumber } from '../sys/syscalls.js';
+import { errnoName, errnoText } from '../errors.js';
 
 /**
  * A program for the container's setup processes.
@@ -83,6 +84,22 @@ export interface Linked {
   arena: Buffer;
   i32: Int32Array;
   steps: Step[];
+  /** How failures from instruction `from` on are written to stderr (see reportOnStderr). */
+  stderr?: StderrReport;
+}
+
+/**
+ * A failure's line, laid out before the fork: the child only indexes these arrays (no
+ * string is built, nothing allocates). msg[i] is instruction from+i's "runts: …what",
+ * err[e] is ": ENAME: text\n" for errno e (err[0] a bare newline).
+ */
+export interface StderrReport {
+  from: number;
+  text: Buffer;
+  msgAddr: bigint[];
+  msgLen: number[];
+  errAddr: bigint[];
+  errLen: number[];
 }
 
 export interface Arena {
@@ -96,6 +113,7 @@ export class Program {
   private readonly pending: Pending[] = [];
   private readonly registers: Reg[] = [];
   private readonly labels: Label[] = [];
+  private stderrFrom = -1;
 
   /** A NUL-terminated string in the arena. */
   cstr(s: string): Ptr {
@@ -187,6 +205,15 @@ export class Program {
     this.pending.push({ op: OP_FAIL, args: [errno], tolerate: [], nonzero: false, step });
   }
 
+  /**
+   * From here on nobody reads the report socket any more (start has been asked for, and
+   * create has exited): a failure is written as a line to the process's stderr, which is
+   * the container's, so the user sees why the container stopped.
+   */
+  reportOnStderr(): void {
+    this.stderrFrom = this.pending.length;
+  }
+
   get length(): number {
     return this.pending.length;
   }
@@ -262,7 +289,11 @@ export class Program {
     const regs: (number | bigint)[] = [0n];
     regs.pop();
     for (let i = 0; i < this.registers.length; i++) regs.push(0);
-    return { code, regs, arena, i32: new Int32Array(arena.buffer, arena.byteOffset, arena.length >> 2), steps: this.pending.map((p) => p.step) };
+    const steps = this.pending.map((p) => p.step);
+    return {
+      code, regs, arena, i32: new Int32Array(arena.buffer, arena.byteOffset, arena.length >> 2), steps,
+      stderr: this.stderrFrom < 0 ? undefined : stderrReport(steps, this.stderrFrom, address),
+    };
   }
 
   private add(data: Buffer, pointers?: Ptr[], text?: string): Ptr {
@@ -272,4 +303,28 @@ export class Program {
     this.size += (data.length + 7) & ~7;
     return new Ptr(offset, text);
   }
+}
+
+/** The highest errno with a line of its own; others print without their text. */
+const MAX_ERRNO = 133;
+
+function stderrReport(steps: Step[], from: number, address: (b: Buffer) => bigint): StderrReport {
+  const parts: Buffer[] = [];
+  let size = 0;
+  const place = (line: string): [number, number] => {
+    const b = Buffer.from(line, 'utf8');
+    parts.push(b);
+    size += b.length;
+    return [size - b.length, b.length];
+  };
+  const msgs = steps.slice(from).map((s) => place(`runts: ${s.configPath ? `config.json: ${s.configPath}: ` : ''}${s.what}`));
+  const errs = [place('\n')];
+  for (let e = 1; e <= MAX_ERRNO; e++) errs.push(place(`: ${errnoName(e)}: ${errnoText(e)}\n`));
+  const text = Buffer.concat(parts);
+  const base = address(text);
+  return {
+    from, text,
+    msgAddr: msgs.map(([at]) => base + BigInt(at)), msgLen: msgs.map(([, len]) => len),
+    errAddr: errs.map(([at]) => base + BigInt(at)), errLen: errs.map(([, len]) => len),
+  };
 }

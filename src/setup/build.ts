@@ -157,6 +157,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.sys('write', [sock, record(e, MSG_READY), RECORD_BYTES], { what: 'report ready' });
   const fifo = p.reg('fifo');
   p.sys('openat', [o.stateDirFd, e.str('exec.fifo'), O_WRONLY | O_CLOEXEC], { what: 'wait for start' }, { save: fifo });
+  p.reportOnStderr();
   emitContainerHooks(e, spec, 'startContainer', o.hookStdin.startContainer);
   p.sys('write', [fifo, e.str('0'), 1], { what: 'acknowledge start' });
   p.sys('close', [fifo], { what: 'close exec.fifo' });
