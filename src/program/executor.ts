@@ -1,5 +1,5 @@
 import type { Linked } from './program.js';
-import { OP_SYS, OP_SET, OP_JUMP, OP_JUMP_IF_ZERO, OP_JUMP_IF_NEGATIVE, OP_STORE32, OP_LOAD32, OP_JUMP_IF_DIFFERENT, OP_FAIL, ANY_ERRNO } from './program.js';
+import { Program, OP_SYS, OP_SET, OP_JUMP, OP_JUMP_IF_ZERO, OP_JUMP_IF_NEGATIVE, OP_STORE32, OP_LOAD32, OP_JUMP_IF_DIFFERENT, OP_FAIL, ANY_ERRNO } from './program.js';
 import { MSG_ERROR, RECORD_BYTES } from './protocol.js';
 
 export interface ExecutorContext {
@@ -94,4 +94,27 @@ export function execute(ctx: ExecutorContext): never {
   i32[at + 2] = err;
   sys(ctx.writeNr, ctx.reportFd, ctx.reportAddress, RECORD_BYTES, 0, 0, 0);
   for (;;) sys(ctx.exitNr, 1, 0, 0, 0, 0, 0);
+}
+
+const WARM = new Error('warm');
+let warm = false;
+
+/**
+ * Runs execute() once in the runtime, on a program that only exits, so that its bytecode
+ * exists before any fork: compiling it in the child would allocate in V8's heap there.
+ */
+export function warmExecutor(): void {
+  if (warm) return;
+  const p = new Program();
+  p.sys('exit_group', [0], { what: 'warm up' });
+  const program = p.link(() => 0n);
+  const ctx: ExecutorContext = {
+    program, syscall: () => { throw WARM; }, errno: () => 0, reportFd: -1, reportIndex: 0, reportAddress: 0n, writeNr: 0, exitNr: 0,
+  };
+  try {
+    execute(ctx);
+  } catch (err) {
+    if (err !== WARM) throw err;
+  }
+  warm = true;
 }

@@ -14,7 +14,7 @@ import { openIdmappedMounts, planIdmappedMounts } from '../linux/idmap.js';
 import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
-import { execute } from '../program/executor.js';
+import { execute, warmExecutor } from '../program/executor.js';
 import { MSG_ERROR, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import { hooksOf, runHooks } from '../linux/hooks.js';
 import * as log from '../log.js';
@@ -99,6 +99,7 @@ function launch(built: { emitter: Emitter; report: Ptr }, childEnd: number, name
     writeNr: syscallNumber('write'),
     exitNr: syscallNumber('exit_group'),
   };
+  warmExecutor();
   return { program, pid: fork(() => execute(ctx)) };
 }
 

@@ -25,6 +25,25 @@ function minorGc(): void {
   collect!({ type: 'minor' });
 }
 
+/**
+ * The child's JavaScript must never hand work to another V8 thread: fork() copies only
+ * the calling thread, so a task queued for a compiler or GC thread is never done, and the
+ * child waits for it forever (seen: a concurrent on-stack-replacement compile of the
+ * executor's loop, when a program of some thousand steps kept it hot). So before the
+ * first fork V8 stops compiling beyond its interpreter, which works on the calling thread
+ * alone; the child runs bytecode compiled in the parent beforehand (warmExecutor). The
+ * runtime process keeps the setting; what it runs after forking is short.
+ */
+let interpreting = false;
+
+function interpretOnly(): void {
+  if (interpreting) return;
+  for (const flag of ['--no-use-osr', '--no-opt', '--no-maglev', '--no-sparkplug', '--no-concurrent-recompilation']) {
+    v8.setFlagsFromString(flag);
+  }
+  interpreting = true;
+}
+
 function markAllForFork(): void {
   const { madvise } = libc();
   const maps = readFileSync('/proc/self/maps', 'latin1');
@@ -49,6 +68,7 @@ function markAllForFork(): void {
  * pre-built work only, and ends in execve or exit_group.
  */
 export function fork(child: () => never): number {
+  interpretOnly();
   // The collection may map fresh pages with MADV_DONTFORK: mark after it.
   minorGc();
   markAllForFork();

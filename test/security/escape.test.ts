@@ -98,6 +98,14 @@ t.test('the processes of create, run and exec run node from a read-only file', a
   t.equal(flags.stdout.trim(), '1', 'the init\'s executable is on a read-only mount');
   const own = spawnSync('python3', ['-c', `import os; print(os.statvfs('${process.execPath}').f_flag & os.ST_RDONLY)`], { encoding: 'utf8' });
   t.equal(own.stdout.trim(), '0', 'decoy: node itself is on a writable mount');
+  // while `exec` waits for its process, the process it forked the setup from is that runts
+  t.equal(sb.runts(['start', 'ro']).status, 0);
+  const exec = spawn(join(REPO_ROOT, 'bin', 'runts'), ['--root', sb.root, 'exec', 'ro', 'sleep', '2'], { stdio: 'ignore' });
+  t.teardown(() => exec.kill('SIGKILL'));
+  t.ok(await until(() => readFileSync(`/proc/${exec.pid}/cmdline`, 'latin1').includes('main.js')), 'runts exec runs');
+  const execFlags = spawnSync('python3', ['-c', `import os; print(os.statvfs('/proc/${exec.pid}/exe').f_flag & os.ST_RDONLY)`], { encoding: 'utf8' });
+  t.equal(execFlags.stdout.trim(), '1', 'runts exec runs node from a read-only mount');
+  await new Promise((resolve) => exec.on('exit', resolve));
 });
 
 t.test('the created init shows nothing of the runtime\'s command line or environment', async (t) => {
