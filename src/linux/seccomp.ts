@@ -199,6 +199,48 @@ function exportBpf(lib: Libseccomp, ctx: unknown): Buffer {
   }
 }
 
+/** The native architecture's AUDIT_ARCH_* value, as seccomp_data.arch holds it. */
+const AUDIT_ARCH: Record<string, number> = { x64: 0xc000003e, arm64: 0xc00000b7 };
+const SECCOMP_RET_ERRNO = 0x00050000;
+const ENOSYS = 38;
+
+/** One classic BPF instruction (struct sock_filter). */
+function bpfInsn(code: number, jt: number, jf: number, k: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt16LE(code, 0);
+  b.writeUInt8(jt, 2);
+  b.writeUInt8(jf, 3);
+  b.writeUInt32LE(k >>> 0, 4);
+  return b;
+}
+
+/**
+ * A system call newer than every one the profile names gets ENOSYS, not the default
+ * action: a profile cannot name what did not exist when it was written, and ENOSYS is what
+ * makes glibc and others fall back to an older call (EPERM makes them fail). runc patches
+ * its filters the same way. Only the native architecture, and only when the default is
+ * not to allow: an error instead of the default action never grants anything.
+ */
+function withEnosysStub(bpf: Buffer, s: LinuxSeccomp, defaultAction: number, lib: Libseccomp): Buffer {
+  const arch = AUDIT_ARCH[process.arch];
+  if (arch === undefined || defaultAction === ACTION.SCMP_ACT_ALLOW) return bpf;
+  let highest = -1;
+  (s.syscalls ?? []).forEach((rule, i) => {
+    // a rule with the default action adds nothing to the filter (addRules)
+    if (actionValue(rule.action, rule.errnoRet, `linux.seccomp.syscalls[${i}].action`) === defaultAction) return;
+    for (const name of rule.names) highest = Math.max(highest, lib.syscallResolveName(name));
+  });
+  if (highest < 0) return bpf;
+  const stub = Buffer.concat([
+    bpfInsn(0x20, 0, 0, 4), // ld [4]: arch
+    bpfInsn(0x15, 0, 3, arch), // jeq native, else the profile's filter
+    bpfInsn(0x20, 0, 0, 0), // ld [0]: nr
+    bpfInsn(0x25, 0, 1, highest), // jgt highest, else the profile's filter
+    bpfInsn(0x06, 0, 0, SECCOMP_RET_ERRNO | ENOSYS), // ret ERRNO(ENOSYS)
+  ]);
+  return Buffer.concat([stub, bpf]);
+}
+
 /** Compiles linux.seccomp to BPF. No effect on the system: libseccomp, a memfd, flag probes. */
 export function compileSeccomp(s: LinuxSeccomp): SeccompFilter {
   const lib = loadLibrary();
@@ -211,7 +253,7 @@ export function compileSeccomp(s: LinuxSeccomp): SeccompFilter {
   try {
     addArchitectures(lib, ctx, s.architectures ?? []);
     addRules(lib, ctx, s, defaultAction);
-    const bpf = exportBpf(lib, ctx);
+    const bpf = withEnosysStub(exportBpf(lib, ctx), s, defaultAction, lib);
     if (bpf.length / 8 > BPF_MAXINSNS) {
       throw new RuntsError(`the seccomp filter has ${bpf.length / 8} instructions, more than the kernel's ${BPF_MAXINSNS}`, { configPath: 'linux.seccomp' });
     }

@@ -159,3 +159,34 @@ t.test('a profile that denies close_range, loaded before the user switch, still 
     t.equal(r.stdout, 'started\n1000\n');
   }
 });
+
+const python = '/usr/bin/python3';
+
+t.test('a system call newer than every one the profile names fails with ENOSYS, not the default action', {
+  skip: !existsSync(python) && 'no python3 on this host',
+}, async (t) => {
+  // The probe is the host's python3, bound in with its libraries; the profile allows every
+  // system call this libseccomp knows below 440 except getcpu, and denies the rest.
+  const koffi = (await import('koffi')).default;
+  const resolve = koffi.load('libseccomp.so.2').func('const char *seccomp_syscall_resolve_num_arch(uint32_t, int)');
+  const names: string[] = [];
+  for (let nr = 0; nr < 440; nr++) {
+    const name = resolve(0, nr) as string | null;
+    if (name && name !== 'getcpu') names.push(name);
+  }
+  const sb = new Sandbox(t);
+  const probe = 'import ctypes; c = ctypes.CDLL(None, use_errno=True); ' +
+    'r = c.syscall(309, 0, 0, 0); print("getcpu", r, ctypes.get_errno()); ' +
+    'r = c.syscall(600); print("unknown", r, ctypes.get_errno())';
+  const r = run(sb, 'enosys-stub', [python, '-c', probe], (c) => {
+    c.mounts.push(
+      { destination: '/usr', type: 'bind', source: '/usr', options: ['rbind', 'ro'] },
+      { destination: '/lib', type: 'bind', source: '/usr/lib', options: ['rbind', 'ro'] },
+      { destination: '/lib64', type: 'bind', source: '/usr/lib64', options: ['rbind', 'ro'] },
+    );
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names, action: 'SCMP_ACT_ALLOW' }] };
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^getcpu -1 1$/m, 'a known system call the profile leaves out gets the default action (EPERM)');
+  t.match(r.stdout, /^unknown -1 38$/m, 'one newer than the profile gets ENOSYS');
+});
