@@ -20,16 +20,17 @@ import * as log from '../log.js';
  * linux.seccomp. The runtime compiles the filter with libseccomp before fork, into classic
  * BPF; the init only hands that program to seccomp(2).
  *
- * Where the init loads it, as runc does: with no_new_privs, as the last step before
- * execve, so that as few of the setup's own system calls as possible run under it.
- * Without no_new_privs, loading needs CAP_SYS_ADMIN, which the switch to a non-root user
- * clears and capset may drop for root, so it is loaded just before the user switch.
- * Either way the setup's system calls after it go through the filter, so a profile must
- * allow them or the container cannot start: execve always; when loaded early, also
- * setgroups, setresgid, setresuid, capset, prctl, umask, faccessat, openat, write, close,
- * fcntl and close_range (and what the config adds: startContainer hooks, a final CPU
- * affinity, LSM labels). runc has the same constraint; the engines' default profiles
- * allow all of these.
+ * Where the init loads it, as runc does: with no_new_privs, as late as it can — for an
+ * exec'd process just before execve; in a new container just before the init reports
+ * ready, so that its startContainer hooks run under it. Without no_new_privs, loading
+ * needs CAP_SYS_ADMIN, which the switch to a non-root user clears and capset may drop for
+ * root, so it is loaded just before the user switch. Either way the setup's system calls
+ * after it go through the filter, so a profile must allow them or the container cannot
+ * start: execve, write, openat and close always; when loaded early, also setgroups,
+ * setresgid, setresuid, capset, prctl, umask and faccessat (and what the config adds:
+ * startContainer hooks, a final CPU affinity, LSM labels). runc has the same constraint;
+ * the engines' default profiles allow all of these. The fds are marked for execve before
+ * any filter (close_range is missing from older profiles).
  */
 
 /** The actions' return values (libseccomp's SCMP_ACT_*, the kernel's SECCOMP_RET_*). */

@@ -7,7 +7,9 @@ import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { emitResetSignals } from '../linux/signals.js';
 import { emitJoinCgroups } from '../linux/cgroups/join.js';
 import type { CapabilityPlan } from '../linux/capabilities.js';
-import { emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitHideRuntimeArguments, emitLookup, emitPassFds, record, type ArgumentArea } from './process-steps.js';
+import {
+  emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitHideRuntimeArguments, emitLastAttributes, emitLookup, emitPassFds, record, type ArgumentArea,
+} from './process-steps.js';
 import { CLONE_PARENT, PR_SET_DUMPABLE } from '../sys/constants.js';
 import { emitConsole, type ConsoleFds } from '../linux/console.js';
 
@@ -65,6 +67,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   emitPassFds(e, o.extraFds);
   emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'));
   const exe = emitLookup(e, process);
+  emitLastAttributes(e, o.spec);
   emitExec(e, o.spec, exe);
   return { emitter: e, report };
 }

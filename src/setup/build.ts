@@ -13,7 +13,9 @@ import { emitConsole, type ConsoleFds } from '../linux/console.js';
 import type { CapabilityPlan } from '../linux/capabilities.js';
 import { emitContainerHooks } from '../linux/hooks.js';
 import { emitEarlyAttributes } from '../linux/process-attributes.js';
-import { emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitHideRuntimeArguments, emitLookup, emitPassFds, record, type ArgumentArea } from './process-steps.js';
+import {
+  emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitHideRuntimeArguments, emitLastAttributes, emitLookup, emitPassFds, record, type ArgumentArea,
+} from './process-steps.js';
 import { cgroupProcsFiles, emitJoinCgroups } from '../linux/cgroups/join.js';
 import { AT_FDCWD, CLONE_NEWUSER, CLONE_PARENT, O_CLOEXEC, O_WRONLY, PR_SET_DUMPABLE } from '../sys/constants.js';
 
@@ -153,6 +155,7 @@ export function buildInit(o: InitOptions): InitProgram {
   emitPassFds(e, o.extraFds);
   emitCredentials(e, spec, o.capabilities, o.lastCap, inUserNamespace);
   const exe = emitLookup(e, process);
+  emitLastAttributes(e, spec);
 
   p.sys('write', [sock, record(e, MSG_READY), RECORD_BYTES], { what: 'report ready' });
   const fifo = p.reg('fifo');

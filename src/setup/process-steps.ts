@@ -168,12 +168,20 @@ export function emitPassFds(e: Emitter, extraFds: number): void {
   p.sys('close_range', [keep, 0xffffffff, CLOSE_RANGE_CLOEXEC], { what: 'mark other fds close-on-exec' });
 }
 
-/** The last steps: attributes that must come late, the final seccomp filter, execve. */
+/**
+ * The last of the setup: attributes that must come late and, with no_new_privs, the
+ * seccomp filter. In a new container this comes before the init reports ready, as in
+ * runc, so that startContainer hooks, which run in the container, run under the filter.
+ */
+export function emitLastAttributes(e: Emitter, spec: Spec): void {
+  emitFinalAttributes(e, spec.process!);
+  emitSeccomp(e, spec, 'final');
+}
+
+/** execve of the process. */
 export function emitExec(e: Emitter, spec: Spec, exe: Reg): void {
   const p = e.p;
   const process = spec.process!;
-  emitFinalAttributes(e, process);
-  emitSeccomp(e, spec, 'final');
   const argv = p.pointerArray(process.args!.map((a) => e.str(a)));
   const envp = p.pointerArray((process.env ?? []).map((v) => e.str(v)));
   p.sys('execve', [exe, argv, envp], { what: `exec ${process.args![0]}`, configPath: 'process.args' });

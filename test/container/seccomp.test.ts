@@ -190,3 +190,14 @@ t.test('a system call newer than every one the profile names fails with ENOSYS, 
   t.match(r.stdout, /^getcpu -1 1$/m, 'a known system call the profile leaves out gets the default action (EPERM)');
   t.match(r.stdout, /^unknown -1 38$/m, 'one newer than the profile gets ENOSYS');
 });
+
+t.test('with noNewPrivileges, startContainer hooks run under the container\'s filter, as in runc', async (t) => {
+  const sb = new Sandbox(t);
+  const r = run(sb, 'hookfilter', ['cat', '/tmp/hook-mkdir'], (c) => {
+    c.process.noNewPrivileges = true;
+    c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO' }] };
+    c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'mkdir /tmp/hookdir 2>/dev/null; echo $? > /tmp/hook-mkdir'] }] };
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout.trim(), '1', 'the hook\'s mkdir was denied');
+});
