@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError, RuntsErrors } from '../errors.js';
+import { MiB, readInputFile } from '../sys/input-file.js';
 import type { Spec } from './types/config.js';
 import { joinPath, pointerToPath, problemsFromErrors, type Problem, type SchemaError } from './messages.js';
 import { checkConfigSemantics } from './semantics.js';
@@ -101,6 +101,36 @@ function jsonProblem(text: string, err: unknown): Problem {
   return { path: '', message: `not valid JSON${where}: ${reason}` };
 }
 
+/** config.json is read only up to this size: a larger one is refused, not parsed. */
+export const CONFIG_LIMIT = 16 * MiB;
+
+/**
+ * Nesting deeper than any config needs. The schema and the checks walk the document
+ * recursively, so a document nested 100,000 deep would exhaust the stack.
+ */
+export const MAX_DEPTH = 200;
+
+/** The deepest nesting of arrays and objects in a JSON text, counted without parsing. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return max;
+}
+
 /** Throws every schema problem of a config built in memory (`update`'s merged resources). */
 export function assertConfigSchema(doc: Spec): void {
   const problems = validateConfigSchema(doc);
@@ -115,11 +145,9 @@ export function assertConfigSchema(doc: Spec): void {
  */
 export function loadBundleConfig(bundleDir: string): Spec {
   const file = join(bundleDir, 'config.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw RuntsError.fromNode(`cannot read ${file}`, err);
+  const text = readInputFile(file, CONFIG_LIMIT);
+  if (nestingDepth(text) > MAX_DEPTH) {
+    throw new RuntsErrors(toErrors([{ path: '', message: `nested more than ${MAX_DEPTH} levels deep` }]));
   }
   let doc: unknown;
   try {
