@@ -5,7 +5,7 @@ import { RuntsError } from '../errors.js';
 import { execProcess } from '../container/exec.js';
 import { readState } from '../container/state.js';
 import { MAX_PRESERVE_FDS, parseCount } from './args.js';
-import { CONFIG_LIMIT } from '../spec/validate.js';
+import { CONFIG_LIMIT, jsonSyntaxReason } from '../spec/validate.js';
 import { readInputFile } from '../sys/input-file.js';
 import { waitForwarding } from './wait.js';
 import { consolePair, relay } from './terminal.js';
@@ -46,7 +46,7 @@ function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      throw new RuntsError(`${f.process}: not valid JSON: ${(err as Error).message}`);
+      throw new RuntsError(`${f.process}: not valid JSON: ${jsonSyntaxReason(err)}`);
     }
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
       throw new RuntsError(`${f.process}: expected an object of config.json's process`);

@@ -2,7 +2,7 @@ import type { GlobalOptions } from './options.js';
 import type { LinuxResources } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { updateContainer } from '../container/update.js';
-import { CONFIG_LIMIT } from '../spec/validate.js';
+import { CONFIG_LIMIT, jsonSyntaxReason } from '../spec/validate.js';
 import { readInputFile, readInputStdin } from '../sys/input-file.js';
 
 interface UpdateFlags {
@@ -74,7 +74,7 @@ function resourcesFromFile(path: string): LinuxResources {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new RuntsError(`${path === '-' ? 'stdin' : path}: not valid JSON: ${(err as Error).message}`);
+    throw new RuntsError(`${path === '-' ? 'stdin' : path}: not valid JSON: ${jsonSyntaxReason(err)}`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new RuntsError(`${path === '-' ? 'stdin' : path}: expected an object of linux.resources`);

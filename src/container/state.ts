@@ -7,6 +7,7 @@ import { isAlive } from './proc.js';
 import { isPaused } from '../linux/cgroups/freezer.js';
 import { checkId } from './id.js';
 import { MiB, readInputFile } from '../sys/input-file.js';
+import { jsonSyntaxReason } from '../spec/messages.js';
 
 /**
  * A container's state on disk: <root>/<id>/state.json, written atomically, plus
@@ -82,7 +83,7 @@ export function readState(root: string, id: string): ContainerState {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new RuntsError(`${file}: corrupt state: not valid JSON: ${(err as Error).message}`);
+    throw new RuntsError(`${file}: corrupt state: not valid JSON: ${jsonSyntaxReason(err)}`);
   }
   const problem = stateProblem(doc, id);
   if (problem) throw new RuntsError(`${file}: corrupt state: ${problem}`);

@@ -174,9 +174,8 @@ export function checkConfigSemantics(config: Spec, bundleDir: string): Problem[]
  * short without a word. Annotations are exempt: they only go to hooks inside JSON.
  */
 function checkNulBytes(doc: Loose, add: Add): void {
-  const stack: [unknown, string][] = Object.entries(doc)
-    .filter(([k]) => k !== 'annotations')
-    .map(([k, v]) => [v, joinPath('', k)]);
+  const { annotations: _, ...rest } = doc;
+  const stack: [unknown, string][] = [[rest, '']];
   while (stack.length > 0) {
     const [v, at] = stack.pop()!;
     if (typeof v === 'string') {

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { RuntsError, RuntsErrors } from '../errors.js';
 import { MiB, readInputFile } from '../sys/input-file.js';
 import type { Spec } from './types/config.js';
-import { joinPath, pointerToPath, problemsFromErrors, type Problem, type SchemaError } from './messages.js';
+import { joinPath, jsonSyntaxReason, pointerToPath, problemsFromErrors, type Problem, type SchemaError } from './messages.js';
 import { checkConfigSemantics } from './semantics.js';
 
 export type { Problem } from './messages.js';
-export { formatProblem } from './messages.js';
+export { formatProblem, jsonSyntaxReason } from './messages.js';
 export { checkConfigSemantics } from './semantics.js';
 
 interface Validator {
@@ -97,8 +97,7 @@ function jsonProblem(text: string, err: unknown): Problem {
     const before = text.slice(0, Number(pos[1])).split('\n');
     where = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
   }
-  const reason = msg.replace(/ in JSON at position \d+.*$/, '').replace(/^./, (c) => c.toLowerCase());
-  return { path: '', message: `not valid JSON${where}: ${reason}` };
+  return { path: '', message: `not valid JSON${where}: ${jsonSyntaxReason(err)}` };
 }
 
 /** config.json is read only up to this size: a larger one is refused, not parsed. */
