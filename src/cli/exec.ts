@@ -1,11 +1,11 @@
 import { closeSync } from 'node:fs';
 import type { GlobalOptions } from './options.js';
 import type { Process } from '../spec/types/config.js';
-import { RuntsError } from '../errors.js';
+import { RuntsError, RuntsErrors } from '../errors.js';
 import { execProcess } from '../container/exec.js';
 import { readState } from '../container/state.js';
 import { MAX_PRESERVE_FDS, parseCount } from './args.js';
-import { CONFIG_LIMIT, jsonSyntaxReason } from '../spec/validate.js';
+import { CONFIG_LIMIT, formatProblem, parseJsonInput, processProblems } from '../spec/validate.js';
 import { readInputFile } from '../sys/input-file.js';
 import { waitForwarding } from './wait.js';
 import { consolePair, relay } from './terminal.js';
@@ -42,15 +42,12 @@ function parseId(value: string, what: string): number {
 function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
   if (f.process) {
     const text = readInputFile(f.process, CONFIG_LIMIT);
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (err) {
-      throw new RuntsError(`${f.process}: not valid JSON: ${jsonSyntaxReason(err)}`);
-    }
+    const doc = parseJsonInput(text, f.process);
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
       throw new RuntsError(`${f.process}: expected an object of config.json's process`);
     }
+    const problems = processProblems(doc);
+    if (problems.length > 0) throw new RuntsErrors(problems.map((p) => new RuntsError(`${f.process}: ${formatProblem(p)}`)));
     return doc as Process;
   }
   if (!command.length) throw new RuntsError('exec: a command is required (or --process)');

@@ -2,7 +2,7 @@ import type { GlobalOptions } from './options.js';
 import type { LinuxResources } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { updateContainer } from '../container/update.js';
-import { CONFIG_LIMIT, jsonSyntaxReason } from '../spec/validate.js';
+import { CONFIG_LIMIT, parseJsonInput } from '../spec/validate.js';
 import { readInputFile, readInputStdin } from '../sys/input-file.js';
 
 interface UpdateFlags {
@@ -70,12 +70,7 @@ export function resourcesFromFlags(f: UpdateFlags): LinuxResources {
 /** The resources of -r: a file, or stdin for "-", holding config.json's linux.resources. */
 function resourcesFromFile(path: string): LinuxResources {
   const text = path === '-' ? readInputStdin(CONFIG_LIMIT) : readInputFile(path, CONFIG_LIMIT);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new RuntsError(`${path === '-' ? 'stdin' : path}: not valid JSON: ${jsonSyntaxReason(err)}`);
-  }
+  const doc = parseJsonInput(text, path === '-' ? 'stdin' : path);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new RuntsError(`${path === '-' ? 'stdin' : path}: expected an object of linux.resources`);
   }

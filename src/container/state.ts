@@ -7,7 +7,7 @@ import { isAlive } from './proc.js';
 import { isPaused } from '../linux/cgroups/freezer.js';
 import { checkId } from './id.js';
 import { MiB, readInputFile } from '../sys/input-file.js';
-import { jsonSyntaxReason } from '../spec/messages.js';
+import { parseJsonInput } from '../spec/validate.js';
 
 /**
  * A container's state on disk: <root>/<id>/state.json, written atomically, plus
@@ -79,12 +79,7 @@ export function readState(root: string, id: string): ContainerState {
   const file = join(containerDir(root, id), 'state.json');
   if (!existsSync(file)) throw new RuntsError(`container does not exist: ${id}`);
   const text = readInputFile(file, STATE_LIMIT);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new RuntsError(`${file}: corrupt state: not valid JSON: ${jsonSyntaxReason(err)}`);
-  }
+  const doc = parseJsonInput(text, `${file}: corrupt state`);
   const problem = stateProblem(doc, id);
   if (problem) throw new RuntsError(`${file}: corrupt state: ${problem}`);
   return doc as ContainerState;

@@ -7,7 +7,7 @@ import { joinPath, jsonSyntaxReason, pointerToPath, problemsFromErrors, type Pro
 import { checkConfigSemantics } from './semantics.js';
 
 export type { Problem } from './messages.js';
-export { formatProblem, jsonSyntaxReason } from './messages.js';
+export { formatProblem } from './messages.js';
 export { checkConfigSemantics } from './semantics.js';
 
 interface Validator {
@@ -128,6 +128,34 @@ function nestingDepth(text: string): number {
     }
   }
   return max;
+}
+
+/**
+ * The problems of a process given on its own (`exec -p process.json`): the schema's and
+ * the semantic checks' findings under `process`, with paths relative to it.
+ */
+export function processProblems(process: unknown): Problem[] {
+  const doc = { ociVersion: '1.3.0', root: { path: '/' }, linux: {}, process };
+  const inProcess = (p: Problem) => within(p.path, 'process');
+  const problems = validateConfigSchema(doc).filter(inProcess);
+  const badPaths = problems.map((p) => p.path);
+  for (const p of checkConfigSemantics(doc as Spec, '/').filter(inProcess)) {
+    if (!badPaths.some((bad) => within(p.path, bad))) problems.push(p);
+  }
+  return problems.map((p) => ({ ...p, path: p.path.replace(/^process\.?/, '') }));
+}
+
+/**
+ * An input document other than config.json (state.json, `exec -p`, `update -r`): its
+ * nesting bounded as config.json's, a syntax error on one line. `name` starts the message.
+ */
+export function parseJsonInput(text: string, name: string): unknown {
+  if (nestingDepth(text) > MAX_DEPTH) throw new RuntsError(`${name}: nested more than ${MAX_DEPTH} levels deep`);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RuntsError(`${name}: not valid JSON: ${jsonSyntaxReason(err)}`);
+  }
 }
 
 /** Throws every schema problem of a config built in memory (`update`'s merged resources). */
