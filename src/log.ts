@@ -25,10 +25,10 @@ function line(level: Level, msg: string): string {
   return `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)}\n`;
 }
 
-function emit(level: Level, msg: string): void {
+function emit(level: Level, ...msgs: string[]): void {
   if (config.file) {
     try {
-      appendFileSync(config.file, line(level, msg));
+      appendFileSync(config.file, msgs.map((m) => line(level, m)).join(''));
     } catch {
       // A log that cannot be written must not hide the error itself, which goes to stderr.
     }
@@ -52,9 +52,17 @@ export function error(msg: string): void {
   writeStderr(msg);
 }
 
+/** Several errors (a config's problems): one write however many, as a bad config may have 100,000. */
+export function errors(msgs: string[]): void {
+  emit('error', ...msgs);
+  writeStderr(msgs.join('\n'));
+}
+
 export function writeStderr(msg: string): void {
   try {
-    writeSync(2, msg.endsWith('\n') ? msg : msg + '\n');
+    const buf = Buffer.from(msg.endsWith('\n') ? msg : msg + '\n');
+    // a long text may go out in parts
+    for (let done = 0; done < buf.length; ) done += writeSync(2, buf, done);
   } catch {
     // stderr closed: nothing else to tell
   }

@@ -1,7 +1,7 @@
 import type { GlobalOptions } from './options.js';
 import { createContainer, type CreateOptions } from '../container/create.js';
 import { checkId } from '../container/id.js';
-import { parseCount } from './args.js';
+import { MAX_PRESERVE_FDS, parseCount } from './args.js';
 
 export interface CreateFlags {
   bundle: string;
@@ -17,7 +17,7 @@ export function createOptions(flags: CreateFlags, g: GlobalOptions): CreateOptio
     bundle: flags.bundle,
     pidFile: flags.pidFile,
     noPivot: !flags.pivot,
-    preserveFds: parseCount(flags.preserveFds, '--preserve-fds'),
+    preserveFds: parseCount(flags.preserveFds, '--preserve-fds', MAX_PRESERVE_FDS),
     systemdCgroup: g.systemdCgroup,
     consoleSocket: flags.consoleSocket,
   };

@@ -14,8 +14,13 @@ export function parseDuration(text: string): number {
   }
   const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]], 0);
   if (ms <= 0) throw new RuntsError('--interval must be greater than 0');
+  // setTimeout takes a 32-bit count of milliseconds and fires at once past it
+  if (ms > MAX_INTERVAL_MS) throw new RuntsError(`--interval: ${JSON.stringify(text)} is out of range: at most 596h`);
   return ms;
 }
+
+/** 2^31 - 1 ms, about 596 hours: the longest setTimeout waits. */
+const MAX_INTERVAL_MS = 2 ** 31 - 1;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,10 +1,12 @@
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type { GlobalOptions } from './options.js';
 import type { Process } from '../spec/types/config.js';
-import { RuntsError } from '../errors.js';
+import { RuntsError, RuntsErrors } from '../errors.js';
 import { execProcess } from '../container/exec.js';
 import { readState } from '../container/state.js';
-import { parseCount } from './args.js';
+import { MAX_PRESERVE_FDS, parseCount } from './args.js';
+import { CONFIG_LIMIT, formatProblem, parseJsonInput, processProblems } from '../spec/validate.js';
+import { readInputFile } from '../sys/input-file.js';
 import { waitForwarding } from './wait.js';
 import { consolePair, relay } from './terminal.js';
 import { connectConsoleSocket, receiveMaster } from '../linux/console.js';
@@ -39,11 +41,14 @@ function parseId(value: string, what: string): number {
  */
 function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
   if (f.process) {
-    try {
-      return JSON.parse(readFileSync(f.process, 'utf8')) as Process;
-    } catch (err) {
-      throw RuntsError.fromNode(`read process file ${f.process}`, err);
+    const text = readInputFile(f.process, CONFIG_LIMIT);
+    const doc = parseJsonInput(text, f.process);
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+      throw new RuntsError(`${f.process}: expected an object of config.json's process`);
     }
+    const problems = processProblems(doc);
+    if (problems.length > 0) throw new RuntsErrors(problems.map((p) => new RuntsError(`${f.process}: ${formatProblem(p)}`)));
+    return doc as Process;
   }
   if (!command.length) throw new RuntsError('exec: a command is required (or --process)');
   const p: Process = { ...base, args: command, terminal: f.tty, env: [...(base.env ?? []), ...f.env] };
@@ -67,6 +72,7 @@ function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
 
 export async function run(id: string, command: string[], flags: ExecFlags, g: GlobalOptions): Promise<number> {
   if (flags.cgroup) throw new RuntsError('exec --cgroup is not supported yet');
+  const extraFds = parseCount(flags.preserveFds, '--preserve-fds', MAX_PRESERVE_FDS);
   const state = readState(g.root, id);
   const process = buildProcess(state.config.process!, command, flags);
   const terminal = process.terminal === true;
@@ -78,7 +84,7 @@ export async function run(id: string, command: string[], flags: ExecFlags, g: Gl
   let master: number | undefined;
   try {
     pid = execProcess(g.root, id, process, {
-      extraFds: parseCount(flags.preserveFds, '--preserve-fds'), pidFile: flags.pidFile, consoleFd: connected ?? pair?.theirs,
+      extraFds, pidFile: flags.pidFile, consoleFd: connected ?? pair?.theirs,
     });
     if (pair) master = receiveMaster(pair.ours);
   } finally {

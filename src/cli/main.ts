@@ -2,7 +2,7 @@ import { Command, Option, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { configureLog, error, writeStdout, writeStderr } from '../log.js';
+import { configureLog, error, errors, writeStdout, writeStderr } from '../log.js';
 import { RuntsError, RuntsErrors } from '../errors.js';
 import { VERSION, SPEC_VERSION, DEFAULT_ROOT } from '../version.js';
 import type { GlobalOptions } from './options.js';
@@ -235,7 +235,7 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 1;
     }
     if (err instanceof RuntsErrors) {
-      for (const e of err.errors) error(e.message);
+      errors(err.errors.map((e) => e.message));
       return 1;
     }
     if (err instanceof RuntsError) {

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { GlobalOptions } from './options.js';
 import type { LinuxResources } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { updateContainer } from '../container/update.js';
+import { CONFIG_LIMIT, parseJsonInput } from '../spec/validate.js';
+import { readInputFile, readInputStdin } from '../sys/input-file.js';
 
 interface UpdateFlags {
   resources?: string;
@@ -27,12 +28,18 @@ export function parseBytes(flag: string, value: string): number {
   if (value === '-1') return -1;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(value.trim());
   if (!m) throw new RuntsError(`--${flag}: ${JSON.stringify(value)} is not a size (like 512m or 1g)`);
-  return Math.round(Number(m[1]) * 1024 ** ' kmgtp'.indexOf(m[2].toLowerCase() || ' '));
+  return inRange(flag, value, Math.round(Number(m[1]) * 1024 ** ' kmgtp'.indexOf(m[2].toLowerCase() || ' ')));
+}
+
+/** Cgroup files take 64-bit integers; past 2^53 a JavaScript number is no longer exact. */
+function inRange(flag: string, value: string, n: number): number {
+  if (!Number.isSafeInteger(n)) throw new RuntsError(`--${flag}: ${JSON.stringify(value)} is out of range`);
+  return n;
 }
 
 function parseInteger(flag: string, value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new RuntsError(`--${flag}: ${JSON.stringify(value)} is not an integer`);
-  return Number(value);
+  return inRange(flag, value, Number(value));
 }
 
 /** The resources the flags name, in config.json's shape. */
@@ -62,18 +69,8 @@ export function resourcesFromFlags(f: UpdateFlags): LinuxResources {
 
 /** The resources of -r: a file, or stdin for "-", holding config.json's linux.resources. */
 function resourcesFromFile(path: string): LinuxResources {
-  let text: string;
-  try {
-    text = readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (err) {
-    throw RuntsError.fromNode(`read ${path === '-' ? 'stdin' : path}`, err);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new RuntsError(`${path === '-' ? 'stdin' : path}: not valid JSON: ${(err as Error).message}`);
-  }
+  const text = path === '-' ? readInputStdin(CONFIG_LIMIT) : readInputFile(path, CONFIG_LIMIT);
+  const doc = parseJsonInput(text, path === '-' ? 'stdin' : path);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new RuntsError(`${path === '-' ? 'stdin' : path}: expected an object of linux.resources`);
   }

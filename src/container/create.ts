@@ -1,5 +1,5 @@
-import { chmodSync, closeSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, closeSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
 import { RuntsError } from '../errors.js';
@@ -7,7 +7,7 @@ import { libc } from '../sys/libc.js';
 import { hasNamespace } from '../linux/namespaces.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkSysctl } from '../linux/sysctl.js';
-import { spawnInit } from '../setup/spawn.js';
+import { reap, spawnInit } from '../setup/spawn.js';
 import { runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
@@ -20,6 +20,8 @@ import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type Container
 import { withLock } from './lock.js';
 import { checkPassedFds } from './passed-fds.js';
 import * as log from '../log.js';
+
+const SIGKILL = 9;
 
 export interface CreateOptions {
   bundle: string;
@@ -40,6 +42,19 @@ function extraFds(preserveFds: number): number {
   const listen = Number.isFinite(parsed) && parsed > 0 ? parsed : 0;
   checkPassedFds(listen + preserveFds, listen ? `LISTEN_FDS=${listen} and --preserve-fds ${preserveFds}` : `--preserve-fds ${preserveFds}`);
   return listen + preserveFds;
+}
+
+/** A pid file that could never be written fails create before anything is made. */
+function checkPidFile(file: string): void {
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return undefined;
+    }
+  };
+  if (isDir(file)) throw new RuntsError(`pid file ${file} is a directory`);
+  if (!isDir(dirname(file))) throw new RuntsError(`pid file ${file}: ${dirname(file)} is not a directory`);
 }
 
 /**
@@ -72,7 +87,9 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   // Planned before anything exists: a resource this host cannot apply fails here.
   const cgroupPlan = planCgroups(spec, id, readCgroupHost());
   const extra = extraFds(o.preserveFds);
-  const made: { cgroups?: CgroupState; consoleFd?: number } = {};
+  const pidFile = o.pidFile ? resolve(o.pidFile) : undefined;
+  if (pidFile !== undefined) checkPidFile(pidFile);
+  const made: { cgroups?: CgroupState; consoleFd?: number; pid?: number } = {};
   ensureRoot(root);
   const dir = containerDir(root, id);
   try {
@@ -91,11 +108,11 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       const rootfs = rootfsPath(spec, bundle);
       const cgroups = (made.cgroups = createCgroups(cgroupPlan));
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
-      const pid = spawnInit({
+      const pid = (made.pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
         capabilities, lastCap: lastCap(), cgroupDirs: cgroups.paths,
         consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined,
-      });
+      }));
       const stat = procStat(pid);
       const state: ContainerState = {
         ociVersion: spec.ociVersion,
@@ -111,12 +128,17 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         cgroups,
       };
       writeState(root, state);
-      if (o.pidFile) writeAtomic(resolve(o.pidFile), String(pid));
+      if (pidFile !== undefined) writeAtomic(pidFile, String(pid));
       log.debug(`created ${id}: init pid ${pid}`);
       return state;
     });
   } catch (err) {
-    // spawnInit has killed and reaped the container's processes by now
+    // A failing spawnInit has killed and reaped the container's processes; after it, the
+    // init waits on exec.fifo and is a child of runts (CLONE_PARENT).
+    if (made.pid !== undefined) {
+      libc().kill(made.pid, SIGKILL);
+      reap(made.pid);
+    }
     if (made.cgroups) removeCgroups(made.cgroups);
     rmSync(dir, { recursive: true, force: true });
     // A failed create-time hook continues the lifecycle at its end: the poststop hooks run.

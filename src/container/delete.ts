@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError } from '../errors.js';
-import { containerDir, hookState, readState, statusOf, type ContainerState } from './state.js';
+import { containerDir, hookState, readState, stateReadable, statusOf, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { signalContainer } from './kill.js';
@@ -43,7 +43,7 @@ export function destroyContainer(root: string, state: ContainerState): void {
 export function deleteContainer(root: string, id: string, force: boolean): void {
   withLock(root, id, () => {
     const dir = containerDir(root, id);
-    if (!existsSync(join(dir, 'state.json'))) {
+    if (!existsSync(join(dir, 'state.json')) || (force && !stateReadable(root, id))) {
       // a create that died before writing its state: nothing runs, only the directory is left
       rmSync(dir, { recursive: true, force: true });
       return;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../spec/types/config.js';
 import type { CgroupState } from '../linux/cgroups/apply.js';
@@ -6,6 +6,8 @@ import { RuntsError } from '../errors.js';
 import { isAlive } from './proc.js';
 import { isPaused } from '../linux/cgroups/freezer.js';
 import { checkId } from './id.js';
+import { MiB, readInputFile } from '../sys/input-file.js';
+import { parseJsonInput } from '../spec/validate.js';
 
 /**
  * A container's state on disk: <root>/<id>/state.json, written atomically, plus
@@ -37,32 +39,82 @@ export function containerDir(root: string, id: string): string {
   return join(root, checkId(id));
 }
 
+/** state.json holds the config (at most 16 MiB as config.json) and a little more. */
+const STATE_LIMIT = 32 * MiB;
+
 export function ensureRoot(root: string): void {
-  mkdirSync(root, { recursive: true, mode: 0o711 });
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o711 });
+  } catch (err) {
+    throw RuntsError.fromNode(`create state root ${root}`, err);
+  }
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** What is wrong with a parsed state.json, in the fields the commands rely on. */
+function stateProblem(doc: unknown, id: string): string | undefined {
+  if (!isObject(doc)) return 'expected an object';
+  if (doc.id !== id) return `id is ${JSON.stringify(doc.id)}, not ${JSON.stringify(id)}`;
+  if (!Number.isSafeInteger(doc.pid) || (doc.pid as number) <= 0) return `pid ${JSON.stringify(doc.pid)} is not a process id`;
+  for (const key of ['ociVersion', 'startTime', 'bundle', 'rootfs', 'created', 'owner']) {
+    if (typeof doc[key] !== 'string') return `${key} is not a string`;
+  }
+  if (!isObject(doc.config)) return 'config is not an object';
+  const cg = doc.cgroups;
+  if (cg !== undefined) {
+    const strings = (v: unknown) => Array.isArray(v) && v.every((p) => typeof p === 'string');
+    if (!isObject(cg) || !strings(cg.paths) || !strings(cg.created)) return 'cgroups is not a list of paths';
+  }
+  return undefined;
+}
+
+/**
+ * A container's state.json. A file that is not the runtime's own (garbage, truncated,
+ * `{}`) is an error naming the file, not a container with made-up fields.
+ */
 export function readState(root: string, id: string): ContainerState {
   const file = join(containerDir(root, id), 'state.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new RuntsError(`container does not exist: ${id}`);
-  }
-  return JSON.parse(text) as ContainerState;
+  if (!existsSync(file)) throw new RuntsError(`container does not exist: ${id}`);
+  const text = readInputFile(file, STATE_LIMIT);
+  const doc = parseJsonInput(text, `${file}: corrupt state`);
+  const problem = stateProblem(doc, id);
+  if (problem) throw new RuntsError(`${file}: corrupt state: ${problem}`);
+  return doc as ContainerState;
 }
 
-/** Writes a file whole or not at all: a temp file, fsync, rename. */
+/** Whether state.json can be read as the runtime wrote it (delete --force removes one that cannot). */
+export function stateReadable(root: string, id: string): boolean {
+  try {
+    readState(root, id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a file whole or not at all: a temp file, fsync, rename; the temp file never stays. */
 export function writeAtomic(file: string, data: string, mode = 0o644): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', mode);
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never made, or not a file of ours
+    }
+    throw RuntsError.fromNode(`write ${file}`, err);
   }
-  renameSync(tmp, file);
 }
 
 export function writeState(root: string, state: ContainerState): void {

@@ -170,3 +170,16 @@ export function problemsFromErrors(errors: readonly SchemaError[] | null | undef
 export function formatProblem(p: Problem): string {
   return p.path ? `${p.path}: ${p.message}` : p.message;
 }
+
+/**
+ * JSON.parse's complaint on one line: V8 quotes the text around the mistake, which may
+ * hold newlines or control characters, and says where as an offset.
+ */
+export function jsonSyntaxReason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg
+    .replace(/, "[\s\S]*" is not valid JSON$/, '')
+    .replace(/ in JSON at position \d+[\s\S]*$/, '')
+    .replace(/[\x00-\x1f\x7f]/g, (c) => JSON.stringify(c).slice(1, -1))
+    .replace(/^./, (c) => c.toLowerCase());
+}

@@ -1,4 +1,4 @@
-import { statSync, statfsSync } from 'node:fs';
+import { readFileSync, statSync, statfsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { Spec } from './types/config.js';
 import { CAPABILITIES, RLIMITS } from './linux-names.js';
@@ -41,7 +41,22 @@ const IPC_SYSCTLS = new Set([
   'kernel.shm_rmid_forced',
 ]);
 
+/** A user namespace map: at most 340 lines (UID_GID_MAP_MAX_EXTENTS), written in one write of under a page. */
+const MAX_MAP_LINES = 340;
+const MAX_MAP_BYTES = 4095;
+/** The highest id plus one: a range must end at or below it ((u32)-1 is no id). */
+const ID_END = 4294967295;
+/** sethostname(2) and setdomainname(2) take at most 64 bytes. */
+const MAX_UTS_NAME = 64;
+/** PATH_MAX less the terminating NUL. */
+const MAX_PATH = 4095;
+/** MAX_ARG_STRLEN less the terminating NUL: the longest argument or variable execve(2) passes. */
+const MAX_ARG = 131071;
+/** fs.mount-max when /proc does not say: the mounts one mount namespace may hold. */
+const DEFAULT_MOUNT_MAX = 100000;
+
 type Loose = Record<string, unknown>;
+type Add = (path: string, message: string) => void;
 
 function isObj(v: unknown): v is Loose {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -143,7 +158,130 @@ export function checkConfigSemantics(config: Spec, bundleDir: string): Problem[]
   });
 
   if (linux) checkLinux(linux, seenNs, newNs, add);
+  checkNulBytes(doc, add);
+  checkLengths(doc, add);
+  for (const key of ['uidMappings', 'gidMappings']) {
+    if (linux) checkIdMappings(linux[key], `linux.${key}`, add);
+    list(doc.mounts).forEach((m, i) => {
+      if (isObj(m)) checkIdMappings(m[key], `mounts[${i}].${key}`, add);
+    });
+  }
   return problems;
+}
+
+/**
+ * Every string that reaches a system call is a C string there: a NUL byte would cut it
+ * short without a word. Annotations are exempt: they only go to hooks inside JSON.
+ */
+function checkNulBytes(doc: Loose, add: Add): void {
+  const { annotations: _, ...rest } = doc;
+  const stack: [unknown, string][] = [[rest, '']];
+  while (stack.length > 0) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) add(at, 'contains a NUL byte');
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push([item, `${at}[${i}]`]));
+    } else if (isObj(v)) {
+      for (const [k, item] of Object.entries(v)) {
+        if (k.includes('\0')) add(at, `the key ${show(k)} contains a NUL byte`);
+        else stack.push([item, joinPath(at, k)]);
+      }
+    }
+  }
+}
+
+function byteLength(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+/** Strings longer than the kernel takes, which would fail only at the system call. */
+function checkLengths(doc: Loose, add: Add): void {
+  const atMost = (v: unknown, at: string, max: number, what: string) => {
+    if (typeof v === 'string' && byteLength(v) > max) add(at, `${byteLength(v)} bytes long: ${what} is at most ${max}`);
+  };
+  for (const key of ['hostname', 'domainname']) atMost(doc[key], key, MAX_UTS_NAME, `a ${key}`);
+  if (isObj(doc.root)) atMost(doc.root.path, 'root.path', MAX_PATH, 'a path');
+  if (isObj(doc.process)) {
+    const proc = doc.process;
+    atMost(proc.cwd, 'process.cwd', MAX_PATH, 'a path');
+    for (const key of ['args', 'env']) {
+      list(proc[key]).forEach((v, i) => atMost(v, `process.${key}[${i}]`, MAX_ARG, 'an execve(2) argument'));
+    }
+  }
+  const mounts = list(doc.mounts);
+  mounts.forEach((m, i) => {
+    if (!isObj(m)) return;
+    atMost(m.destination, `mounts[${i}].destination`, MAX_PATH, 'a path');
+    atMost(m.source, `mounts[${i}].source`, MAX_PATH, 'a path');
+  });
+  const mountMax = readMountMax();
+  if (mounts.length > mountMax) {
+    add('mounts', `${mounts.length} entries: a mount namespace holds at most ${mountMax} mounts (fs.mount-max)`);
+  }
+  if (isObj(doc.hooks)) {
+    for (const kind of HOOK_KINDS) {
+      list(doc.hooks[kind]).forEach((h, i) => {
+        if (isObj(h)) atMost(h.path, `hooks.${kind}[${i}].path`, MAX_PATH, 'a path');
+      });
+    }
+  }
+  const linux = isObj(doc.linux) ? doc.linux : undefined;
+  if (!linux) return;
+  for (const key of ['maskedPaths', 'readonlyPaths']) {
+    list(linux[key]).forEach((p, i) => atMost(p, `linux.${key}[${i}]`, MAX_PATH, 'a path'));
+  }
+  list(linux.devices).forEach((d, i) => {
+    if (isObj(d)) atMost(d.path, `linux.devices[${i}].path`, MAX_PATH, 'a path');
+  });
+  list(linux.namespaces).forEach((n, i) => {
+    if (isObj(n)) atMost(n.path, `linux.namespaces[${i}].path`, MAX_PATH, 'a path');
+  });
+}
+
+function readMountMax(): number {
+  try {
+    const n = Number.parseInt(readFileSync('/proc/sys/fs/mount-max', 'utf8'), 10);
+    return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_MOUNT_MAX;
+  } catch {
+    return DEFAULT_MOUNT_MAX;
+  }
+}
+
+/**
+ * A uid or gid map as the kernel takes it (map_write in kernel/user_namespace.c): every
+ * range ends at or below (u32)-1, no two ranges overlap on either side, at most 340
+ * lines in under a page. Otherwise the write of the map fails.
+ */
+function checkIdMappings(mappings: unknown, at: string, add: Add): void {
+  const ranges = list(mappings);
+  if (ranges.length > MAX_MAP_LINES) {
+    add(at, `${ranges.length} entries: a user namespace map holds at most ${MAX_MAP_LINES}`);
+    return;
+  }
+  const isId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  const seen: { c: number; h: number; size: number; at: string }[] = [];
+  let bytes = 0;
+  ranges.forEach((m, i) => {
+    if (!isObj(m) || !isId(m.containerID) || !isId(m.hostID) || !isId(m.size) || m.size < 1) return;
+    const r = { c: m.containerID, h: m.hostID, size: m.size, at: `${at}[${i}]` };
+    bytes += `${r.c} ${r.h} ${r.size}\n`.length;
+    for (const [side, first] of [['containerID', r.c], ['hostID', r.h]] as const) {
+      if (first + r.size > ID_END) {
+        add(`${r.at}.size`, `${side} ${first} + size ${r.size} goes past ${ID_END - 1}, the highest id`);
+      }
+    }
+    for (const o of seen) {
+      if (r.c < o.c + o.size && o.c < r.c + r.size) {
+        add(`${r.at}.containerID`, `container ids ${r.c}-${r.c + r.size - 1} overlap those of ${o.at}`);
+      }
+      if (r.h < o.h + o.size && o.h < r.h + r.size) {
+        add(`${r.at}.hostID`, `host ids ${r.h}-${r.h + r.size - 1} overlap those of ${o.at}`);
+      }
+    }
+    seen.push(r);
+  });
+  if (bytes > MAX_MAP_BYTES) add(at, `${bytes} bytes as a map: the kernel takes at most ${MAX_MAP_BYTES}`);
 }
 
 function checkVersion(v: unknown, add: (path: string, message: string) => void): void {

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError, RuntsErrors } from '../errors.js';
+import { MiB, readInputFile } from '../sys/input-file.js';
 import type { Spec } from './types/config.js';
-import { joinPath, pointerToPath, problemsFromErrors, type Problem, type SchemaError } from './messages.js';
+import { joinPath, jsonSyntaxReason, pointerToPath, problemsFromErrors, type Problem, type SchemaError } from './messages.js';
 import { checkConfigSemantics } from './semantics.js';
 
 export type { Problem } from './messages.js';
@@ -97,8 +97,65 @@ function jsonProblem(text: string, err: unknown): Problem {
     const before = text.slice(0, Number(pos[1])).split('\n');
     where = ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
   }
-  const reason = msg.replace(/ in JSON at position \d+.*$/, '').replace(/^./, (c) => c.toLowerCase());
-  return { path: '', message: `not valid JSON${where}: ${reason}` };
+  return { path: '', message: `not valid JSON${where}: ${jsonSyntaxReason(err)}` };
+}
+
+/** config.json is read only up to this size: a larger one is refused, not parsed. */
+export const CONFIG_LIMIT = 16 * MiB;
+
+/**
+ * Nesting deeper than any config needs. The schema and the checks walk the document
+ * recursively, so a document nested 100,000 deep would exhaust the stack.
+ */
+export const MAX_DEPTH = 200;
+
+/** The deepest nesting of arrays and objects in a JSON text, counted without parsing. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return max;
+}
+
+/**
+ * The problems of a process given on its own (`exec -p process.json`): the schema's and
+ * the semantic checks' findings under `process`, with paths relative to it.
+ */
+export function processProblems(process: unknown): Problem[] {
+  const doc = { ociVersion: '1.3.0', root: { path: '/' }, linux: {}, process };
+  const inProcess = (p: Problem) => within(p.path, 'process');
+  const problems = validateConfigSchema(doc).filter(inProcess);
+  const badPaths = problems.map((p) => p.path);
+  for (const p of checkConfigSemantics(doc as Spec, '/').filter(inProcess)) {
+    if (!badPaths.some((bad) => within(p.path, bad))) problems.push(p);
+  }
+  return problems.map((p) => ({ ...p, path: p.path.replace(/^process\.?/, '') }));
+}
+
+/**
+ * An input document other than config.json (state.json, `exec -p`, `update -r`): its
+ * nesting bounded as config.json's, a syntax error on one line. `name` starts the message.
+ */
+export function parseJsonInput(text: string, name: string): unknown {
+  if (nestingDepth(text) > MAX_DEPTH) throw new RuntsError(`${name}: nested more than ${MAX_DEPTH} levels deep`);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RuntsError(`${name}: not valid JSON: ${jsonSyntaxReason(err)}`);
+  }
 }
 
 /** Throws every schema problem of a config built in memory (`update`'s merged resources). */
@@ -115,11 +172,9 @@ export function assertConfigSchema(doc: Spec): void {
  */
 export function loadBundleConfig(bundleDir: string): Spec {
   const file = join(bundleDir, 'config.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw RuntsError.fromNode(`cannot read ${file}`, err);
+  const text = readInputFile(file, CONFIG_LIMIT);
+  if (nestingDepth(text) > MAX_DEPTH) {
+    throw new RuntsErrors(toErrors([{ path: '', message: `nested more than ${MAX_DEPTH} levels deep` }]));
   }
   let doc: unknown;
   try {

@@ -1,0 +1,147 @@
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RUNTS, Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
+import { CRASH, leftovers } from './helpers.js';
+
+/**
+ * Hostile state and arguments for commands on an existing container: a corrupt
+ * state.json, input files that are fifos or devices, numbers out of range, a full
+ * --root. Each gets exit status 1 and one clear line, and nothing changes.
+ */
+
+const sandbox = new Sandbox(t);
+const rootfs = sharedRootfs(t);
+const TIMEOUT = 20_000;
+const ENV = { ...process.env };
+delete ENV.NODE_EXTRA_CA_CERTS;
+delete ENV.NODE_OPTIONS;
+
+function mkfifo(path: string): void {
+  if (spawnSync('mkfifo', [path]).status !== 0) throw new Error(`mkfifo ${path} failed`);
+}
+
+function fails(t: Test, args: string[], expect: RegExp): void {
+  const r = sandbox.runts(args, { timeout: TIMEOUT });
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  t.equal(r.status, 1, `${args.join(' ').slice(0, 80)}: exit status 1`);
+  t.equal(lines.length, 1, 'one line');
+  t.match(lines[0] ?? '', expect);
+  t.notMatch(r.stdout + r.stderr, CRASH, 'no crash');
+}
+
+const CORRUPT: Record<string, string> = {
+  garbage: 'garbage\n',
+  empty: '',
+  truncated: '{"ociVersion":"1.3.0","id":"c',
+  'an empty object': '{}',
+  'an array': '[]',
+  'another id': JSON.stringify({ id: 'other', pid: 1 }),
+  'a pid of 0': JSON.stringify({ ociVersion: '1.3.0', id: 'c', pid: 0, startTime: '', bundle: '', rootfs: '', created: '', owner: '', config: {} }),
+};
+
+const EVERY_COMMAND = [['state'], ['start'], ['kill'], ['delete'], ['pause'], ['resume'], ['ps'], ['events', '--stats'], ['update', '--pids-limit', '10'], ['exec']];
+
+for (const [name, text] of Object.entries(CORRUPT)) {
+  t.test(`state.json is ${name}`, async (t) => {
+    const id = `corrupt-${Object.keys(CORRUPT).indexOf(name)}`;
+    const dir = join(sandbox.root, id);
+    mkdirSync(dir, { recursive: true });
+    // the id must match for the 'another id' and 'a pid of 0' documents to say what they say
+    writeFileSync(join(dir, 'state.json'), text.replace('"id":"c"', `"id":"${id}"`));
+    const file = new RegExp(`^${join(dir, 'state.json').replace(/[.]/g, '\\.')}: corrupt state: `);
+    // every command for one kind of damage; the others through state and delete
+    const cmds = name === 'garbage' ? EVERY_COMMAND : [['state'], ['delete']];
+    for (const cmd of cmds) {
+      fails(t, [...cmd, id, ...(cmd[0] === 'exec' ? ['true'] : [])], file);
+    }
+    const r = sandbox.runts(['delete', '--force', id]);
+    t.equal(r.status, 0, 'delete --force succeeds');
+    t.notOk(existsSync(dir), 'delete --force removes the directory');
+  });
+}
+
+t.test('a state.json that is a fifo or a device', async (t) => {
+  for (const [id, make] of [
+    ['fifo', (f: string) => mkfifo(f)],
+    ['zero', (f: string) => symlinkSync('/dev/zero', f)],
+  ] as const) {
+    mkdirSync(join(sandbox.root, id), { recursive: true });
+    make(join(sandbox.root, id, 'state.json'));
+    fails(t, ['state', id], /state\.json: a (fifo|character device), not a regular file$/);
+    t.equal(sandbox.runts(['delete', '--force', id]).status, 0);
+  }
+});
+
+t.test('bad input to the commands of a live container', async (t) => {
+  const bundle = sandbox.bundle(baseConfig(rootfs, ['sleep', '1000']));
+  t.equal(sandbox.runts(['run', '--detach', '--bundle', bundle, 'live']).status, 0, 'the container runs');
+  t.teardown(() => sandbox.runts(['delete', '--force', 'live']));
+  const before = leftovers(sandbox, rootfs);
+  const files = join(sandbox.dir, 'inputs');
+  mkdirSync(files);
+  mkfifo(join(files, 'fifo'));
+  symlinkSync('/dev/zero', join(files, 'zero'));
+  writeFileSync(join(files, 'array.json'), '[]');
+  writeFileSync(join(files, 'truncated.json'), '{"cwd":');
+  writeFileSync(join(files, 'nested.json'), `{"cwd":"/","args":["true"],"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+  writeFileSync(join(files, 'nul.json'), JSON.stringify({ cwd: '/', args: ['tr\0ue'] }));
+  writeFileSync(join(files, 'mistyped.json'), JSON.stringify({ cwd: 1, args: 'true' }));
+
+  for (const f of ['fifo', 'zero']) {
+    fails(t, ['exec', '-p', join(files, f), 'live'], new RegExp(`cannot read .*${f}: a (fifo|character device), not a regular file$`));
+    fails(t, ['update', '-r', join(files, f), 'live'], new RegExp(`cannot read .*${f}: a (fifo|character device), not a regular file$`));
+  }
+  fails(t, ['exec', '-p', join(files, 'array.json'), 'live'], /array\.json: expected an object of config\.json's process$/);
+  fails(t, ['exec', '-p', join(files, 'truncated.json'), 'live'], /truncated\.json: not valid JSON: unexpected end of JSON input$/);
+  fails(t, ['exec', '-p', join(files, 'nested.json'), 'live'], /nested\.json: nested more than \d+ levels deep$/);
+  fails(t, ['update', '-r', join(files, 'nested.json'), 'live'], /nested\.json: nested more than \d+ levels deep$/);
+  fails(t, ['exec', '-p', join(files, 'nul.json'), 'live'], /nul\.json: args\[0\]: contains a NUL byte$/);
+  const mistyped = sandbox.runts(['exec', '-p', join(files, 'mistyped.json'), 'live']);
+  t.equal(mistyped.status, 1, 'a mistyped process.json fails');
+  t.match(mistyped.stderr, /mistyped\.json: cwd: expected a string, got number\n.*mistyped\.json: args: expected an array, got string\n/);
+  fails(t, ['update', '-r', join(files, 'array.json'), 'live'], /array\.json: expected an object of linux\.resources$/);
+  for (const n of ['18446744073709551616', '-1', 'x', '1048577']) {
+    fails(t, ['exec', '--preserve-fds', n, 'live', 'true'], /^--preserve-fds: /);
+  }
+  for (const sig of ['SIGBOGUS', '0', '65', '99999999999999999999', 'RTMIN+99', '']) {
+    fails(t, ['kill', 'live', sig], /^invalid signal: /);
+  }
+  for (const [flag, value] of [
+    ['--memory', '99999999999p'],
+    ['--memory', '1e3'],
+    ['--cpu-quota', '99999999999999999999'],
+    ['--cpu-period', '1.5'],
+    ['--pids-limit', 'abc'],
+    ['--cpu-share', '-99999999999999999999'],
+    ['--blkio-weight', ''],
+  ]) {
+    fails(t, ['update', flag, value, 'live'], new RegExp(`^${flag}: `));
+  }
+  for (const interval of ['0s', 'abc', '99999999h', '5', '-1s']) {
+    fails(t, ['events', '--interval', interval, 'live'], /^--interval/);
+  }
+  t.same(leftovers(sandbox, rootfs), before, 'nothing changed');
+  t.equal(sandbox.state('live').status, 'running', 'the container still runs');
+});
+
+t.test('a full --root: the error names the file, and nothing is left', async (t) => {
+  const root = join(sandbox.dir, 'full');
+  mkdirSync(root);
+  t.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', root]).status, 0, 'a one-page tmpfs');
+  t.teardown(() => {
+    spawnSync('umount', ['-l', root]);
+  });
+  writeFileSync(join(root, 'fill'), Buffer.alloc(4096));
+  const bundle = sandbox.bundle(baseConfig(rootfs, ['true']));
+  const pidFile = join(sandbox.dir, 'full.pid');
+  const out = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', bundle, '--pid-file', pidFile, 'full'], {
+    encoding: 'utf8', env: ENV, timeout: TIMEOUT,
+  });
+  t.equal(out.status, 1, 'exit status 1');
+  t.match(out.stderr, new RegExp(`^write ${root}/full/state\\.json: ENOSPC`));
+  t.same(readdirSync(root), ['fill'], 'no state directory');
+  t.notOk(existsSync(pidFile), 'no pid file');
+  t.same({ ...leftovers(sandbox, rootfs), mounts: [] }, { stateDirs: [], cgroups: [], mounts: [], processes: [] }, 'no cgroup, no process');
+});
