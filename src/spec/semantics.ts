@@ -115,11 +115,7 @@ export function checkConfigSemantics(config: Spec, bundleDir: string): Problem[]
     }
   }
 
-  for (const key of ['hostname', 'domainname']) {
-    if (typeof doc[key] === 'string' && doc[key] !== '' && !newNs.has('uts')) {
-      add(key, 'needs a new uts namespace (a linux.namespaces entry of type uts without path)');
-    }
-  }
+  checkHostname(doc, seenNs, add);
 
   if (isObj(doc.process)) checkProcess(doc.process, add);
 
@@ -144,6 +140,18 @@ export function checkConfigSemantics(config: Spec, bundleDir: string): Problem[]
 
   if (linux) checkLinux(linux, seenNs, newNs, add);
   return problems;
+}
+
+/**
+ * hostname and domainname change the container's uts namespace: a new one, or one it
+ * joins by path (runtime-spec: "a UTS namespace"), never the runtime's own.
+ */
+function checkHostname(doc: Loose, seenNs: Map<string, string>, add: (path: string, message: string) => void): void {
+  for (const key of ['hostname', 'domainname']) {
+    if (typeof doc[key] === 'string' && doc[key] !== '' && !seenNs.has('uts')) {
+      add(key, 'needs a uts namespace of the container (a linux.namespaces entry of type uts)');
+    }
+  }
 }
 
 function checkVersion(v: unknown, add: (path: string, message: string) => void): void {
