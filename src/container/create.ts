@@ -10,7 +10,7 @@ import { checkSysctl } from '../linux/sysctl.js';
 import { spawnInit } from '../setup/spawn.js';
 import { runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
-import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
+import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
@@ -55,9 +55,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   checkSysctl(spec);
   checkMountLabel(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());
-  for (const name of capabilities.unavailable) {
-    log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);
-  }
+  reportCapabilityPlan(capabilities);
   const terminal = spec.process.terminal === true;
   if (terminal && o.consoleSocket === undefined && o.consoleFd === undefined) {
     throw new RuntsError('cannot allocate tty if runts will detach without setting console socket', { configPath: 'process.terminal' });
