@@ -8,7 +8,7 @@ import type { Emitter } from '../program/emit.js';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
   MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
-  MS_SHARED, MS_SLAVE, MS_UNBINDABLE, O_CLOEXEC, O_DIRECTORY, O_PATH,
+  MS_SHARED, MS_SLAVE, MS_UNBINDABLE, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY,
 } from '../sys/constants.js';
 import { EEXIST, EINVAL, EPERM } from '../sys/errno.js';
 
@@ -336,6 +336,8 @@ function emitCgroupMount(
 export function emitEnterRoot(e: Emitter, spec: Spec, noPivot: boolean): void {
   const step = { what: noPivot ? 'move rootfs to / and chroot' : 'pivot_root into rootfs', configPath: 'root.path' };
   const rootFlags = rootPropagation(spec);
+  const oldRoot = e.p.reg('oldroot');
+  if (!noPivot) e.p.sys('openat', [AT_FDCWD, e.str('/'), O_DIRECTORY | O_RDONLY | O_CLOEXEC], step, { save: oldRoot });
   e.p.sys('fchdir', [e.root], step);
   if (rootFlags & MS_SHARED) {
     // pivot_root refuses a shared current root, and a mount moved onto a shared / would
@@ -347,8 +349,11 @@ export function emitEnterRoot(e: Emitter, spec: Spec, noPivot: boolean): void {
     e.p.sys('chroot', [e.str('.')], step);
   } else {
     e.p.sys('pivot_root', [e.str('.'), e.str('.')], step);
-    // The old root sits under the new one: detach it without letting the unmount
-    // propagate to the host.
+    // The old root is now stacked on the new one. From a directory of the old root,
+    // make it (and only it: the new root's shared mounts must stay peers of the host's)
+    // a slave, so that detaching it does not propagate to the host.
+    e.p.sys('fchdir', [oldRoot], step);
+    e.p.sys('close', [oldRoot], step);
     e.mount(null, e.str('.'), null, MS_SLAVE | MS_REC, null, step);
     e.p.sys('umount2', [e.str('.'), MNT_DETACH], step);
   }
