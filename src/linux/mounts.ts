@@ -1,14 +1,17 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { Mount, Spec } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { mountAttr, parseMountOptions, perMountAttributes, type MountOptions } from './mount-options.js';
-import { hasNamespace } from './namespaces.js';
+import { hasNamespace, inMountNamespaceOf } from './namespaces.js';
 import type { Emitter } from '../program/emit.js';
+import { MSG_MOUNT_SOURCES, RECORD_BYTES } from '../program/protocol.js';
+import { libc } from '../sys/libc.js';
+import { syscallNumber } from '../sys/syscalls.js';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
   MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
-  MS_SHARED, MS_SLAVE, MS_UNBINDABLE, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY,
+  MS_SHARED, MS_SLAVE, MS_UNBINDABLE, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SCM_RIGHTS, SOL_SOCKET,
 } from '../sys/constants.js';
 import { EEXIST, EINVAL, EPERM } from '../sys/errno.js';
 
@@ -113,21 +116,122 @@ export interface MountsFromHost {
   cgroupDirs?: readonly string[];
   /** Fds of the id-mapped mounts the runtime made (idmap.ts), by index in mounts[]; the init inherits them. */
   idmapped?: ReadonlyMap<number, number>;
+  /** Bind sources the runtime opens for a container in a user namespace (see MountSources). */
+  sources?: MountSources;
   /** The host's cgroup layout, read only when a cgroup mount needs it (the unit tests pass a fake one). */
   cgroupLayout?: () => CgroupLayout;
+}
+
+/**
+ * The bind sources of a container in a user namespace. Its init is root only in its own
+ * user namespace: a source below a directory only the host's root may search is out of
+ * its reach. So, as runc does, the init asks for them once it is in its mount namespace;
+ * the runtime opens each source (O_PATH) in that namespace, where the init may bind it,
+ * and sends the fds; the init binds them through /proc/self/fd.
+ */
+export interface MountSources {
+  /** The init's end of the socket to the runtime. */
+  socket: number;
+  /** The free fd number each source is kept at, by index in mounts[]. */
+  fds: ReadonlyMap<number, number>;
+}
+
+/** The mounts that bind a source: not the id-mapped ones (made by the runtime) nor remounts. */
+export function bindSourceMounts(spec: Spec): number[] {
+  const indexes: number[] = [];
+  (spec.mounts ?? []).forEach((m, i) => {
+    const o = parseMountOptions(m.options);
+    if (m.type === 'cgroup' || !isBindMount(m, o) || o.flags & MS_REMOUNT) return;
+    if (o.idmap !== 'none' || m.uidMappings || m.gidMappings) return;
+    indexes.push(i);
+  });
+  return indexes;
+}
+
+/** The most fds one SCM_RIGHTS message carries (the kernel's SCM_MAX_FD). */
+const MAX_SOURCES = 253;
+
+/** A struct msghdr of one byte of data and room for `fds` fds, and where the fds land. */
+function rightsMessage(fds: number): { msghdr: Buffer; iovec: Buffer; control: Buffer } {
+  const iovec = Buffer.alloc(16);
+  iovec.writeBigUInt64LE(1n, 8);
+  const control = Buffer.alloc(16 + ((4 * fds + 7) & ~7));
+  control.writeBigUInt64LE(BigInt(16 + 4 * fds), 0);
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  const msghdr = Buffer.alloc(56);
+  msghdr.writeBigUInt64LE(1n, 24);
+  msghdr.writeBigUInt64LE(BigInt(control.length), 40);
+  return { msghdr, iovec, control };
+}
+
+function emitReceiveSources(e: Emitter, sources: MountSources): void {
+  const p = e.p;
+  const step = { what: 'receive the bind sources from the runtime', configPath: 'mounts' };
+  const { msghdr, iovec, control: controlBytes } = rightsMessage(sources.fds.size);
+  const control = p.bytes(controlBytes);
+  const msg = p.struct(msghdr, [{ at: 16, to: p.struct(iovec, [{ at: 0, to: p.bytes(8) }]) }, { at: 32, to: control }]);
+  const ask = Buffer.alloc(RECORD_BYTES);
+  ask.writeInt32LE(MSG_MOUNT_SOURCES, 0);
+  p.sys('write', [sources.socket, p.bytes(ask), RECORD_BYTES], step);
+  p.sys('recvmsg', [sources.socket, msg, MSG_CMSG_CLOEXEC], step, { nonzero: true });
+  const fd = p.reg('source');
+  [...sources.fds.values()].forEach((at, k) => {
+    // the fds follow the 16-byte cmsghdr
+    p.load32(fd, control, 4 + k);
+    p.sys('dup3', [fd, at, O_CLOEXEC], step);
+    p.sys('close', [fd], step);
+  });
+}
+
+/**
+ * The runtime's side of MountSources: opens the sources in the mount namespace of the
+ * init (`pid`) and sends them over `socket`.
+ */
+export function sendMountSources(socket: number, pid: number, spec: Spec, bundle: string): void {
+  const indexes = bindSourceMounts(spec);
+  if (indexes.length > MAX_SOURCES) {
+    throw new RuntsError(`more than ${MAX_SOURCES} bind mounts in a user namespace`, { configPath: 'mounts' });
+  }
+  const fds: number[] = [];
+  try {
+    inMountNamespaceOf(pid, 'open the bind sources', () => {
+      for (const i of indexes) {
+        const source = bindSource(spec.mounts![i], bundle);
+        try {
+          fds.push(openSync(source, O_PATH | O_CLOEXEC));
+        } catch (err) {
+          throw RuntsError.fromNode(`open bind source ${source}`, err, `mounts[${i}].source`);
+        }
+      }
+    });
+    const sys = libc();
+    const data = Buffer.from([1]);
+    const { msghdr, iovec, control } = rightsMessage(fds.length);
+    fds.forEach((fd, k) => control.writeInt32LE(fd, 16 + 4 * k));
+    iovec.writeBigUInt64LE(sys.address(data), 0);
+    msghdr.writeBigUInt64LE(sys.address(iovec), 16);
+    msghdr.writeBigUInt64LE(sys.address(control), 32);
+    if (sys.syscall(syscallNumber('sendmsg'), socket, sys.address(msghdr), 0, 0, 0, 0) < 0) {
+      throw new RuntsError('send the bind sources to the container', { errno: sys.errno() });
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
 }
 
 /** The config's mounts, in order. */
 export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsFromHost = {}): void {
   const label = spec.linux?.mountLabel;
   let cgroups: CgroupLayout | undefined;
+  if (host.sources?.fds.size) emitReceiveSources(e, host.sources);
   (spec.mounts ?? []).forEach((m, i) => {
     if (m.type === 'cgroup') {
       cgroups ??= (host.cgroupLayout ?? hostCgroupLayout)();
       const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
       emitCgroupMount(e, m, i, bundle, cgroups, dirs, label);
     } else {
-      emitMount(e, m, i, bundle, label, host.idmapped?.get(i));
+      emitMount(e, m, i, bundle, label, { tree: host.idmapped?.get(i), source: host.sources?.fds.get(i) });
     }
   });
 }
@@ -141,10 +245,17 @@ function devReadonly(m: Mount, o: MountOptions): boolean {
   return posix.normalize(m.destination) === '/dev' && (o.flags & MS_RDONLY) !== 0 && !isBindMount(m, o);
 }
 
+/** What the runtime made or opened for one mount: a detached tree to move into place, or the bind source. */
+interface PreparedMount {
+  tree?: number;
+  source?: number;
+}
+
 function emitMount(
-  e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, idmapped?: number,
+  e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, prepared: PreparedMount = {},
   o: MountOptions = parseMountOptions(m.options),
 ): void {
+  const idmapped = prepared.tree;
   const configPath = `mounts[${i}]`;
   if (idmapped === undefined && (o.idmap !== 'none' || m.uidMappings || m.gidMappings)) {
     throw new RuntsError('the id-mapped mount was not prepared by the runtime', { configPath });
@@ -164,7 +275,9 @@ function emitMount(
       e.p.sys('close', [idmapped], step);
     } else if (isBind) {
       // A bind mount ignores every flag but MS_REC: the others take a remount below.
-      e.mount(e.str(source), e.scratchPath, null, o.flags & (MS_BIND | MS_REC) | MS_BIND, null, step);
+      const from = prepared.source === undefined ? source : `/proc/self/fd/${prepared.source}`;
+      e.mount(e.str(from), e.scratchPath, null, o.flags & (MS_BIND | MS_REC) | MS_BIND, null, step);
+      if (prepared.source !== undefined) e.p.sys('close', [prepared.source], step);
     } else {
       const flags = devReadonly(m, o) ? o.flags & ~MS_RDONLY : o.flags;
       const data = m.type && UNLABELED.has(m.type) ? o.data : labelData(o.data, label);
@@ -306,7 +419,7 @@ function emitCgroupMount(
       const dir = bindDirs.find((d) => d.startsWith(`${mountPoint}/`));
       if (!dir) throw new RuntsError(`the container has no cgroup under ${mountPoint} to bind on ${at}`, { configPath });
       // As runc: a recursive bind with the hierarchies' flags, which emitMount applies by remounting.
-      emitMount(e, { destination: at, type: 'bind', source: dir }, i, bundle, label, undefined, { ...o, flags: flags | MS_BIND | MS_REC });
+      emitMount(e, { destination: at, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: flags | MS_BIND | MS_REC });
       continue;
     }
     const step = { what: `mount ${h.fstype} ${h.data} on ${at}`, configPath };

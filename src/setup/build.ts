@@ -5,7 +5,7 @@ import { MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../prog
 import type { NamespacePlan } from '../linux/namespaces.js';
 import { NAMESPACES } from '../linux/namespaces.js';
 import { emitResetSignals } from '../linux/signals.js';
-import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../linux/mounts.js';
+import { emitEnterRoot, emitMounts, emitPrepareRoot, type MountSources } from '../linux/mounts.js';
 import { emitMaskedPaths, emitReadonlyPaths } from '../linux/paths.js';
 import { emitSysctl } from '../linux/sysctl.js';
 import { emitDevices } from '../linux/devices.js';
@@ -59,6 +59,8 @@ export interface InitOptions {
   cgroupDirs?: string[];
   /** Fds of the id-mapped mounts the runtime made, by index in mounts[]. */
   idmapped?: ReadonlyMap<number, number>;
+  /** In a user namespace: the bind sources the runtime sends, and where the init keeps them. */
+  mountSources?: MountSources;
   /** With process.terminal: where the pty master goes, and a free fd for the pty. */
   console?: ConsoleFds;
 }
@@ -125,7 +127,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.place(init);
   p.sys('umask', [0], { what: 'clear umask for setup' });
   emitPrepareRoot(e, spec, o.rootfs);
-  emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, idmapped: o.idmapped });
+  emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, idmapped: o.idmapped, sources: o.mountSources });
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
   if (o.console) emitConsole(e, process, o.console, true);
   if (o.hooksHandshake) {

@@ -10,11 +10,12 @@ import { buildInit } from './build.js';
 import { buildExec, type ExecOptions } from './build-exec.js';
 import { buildUserNamespaceHolder } from './build-userns.js';
 import { openIdmappedMounts, planIdmappedMounts } from '../linux/idmap.js';
+import { bindSourceMounts, sendMountSources } from '../linux/mounts.js';
 import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute } from '../program/executor.js';
-import { MSG_ERROR, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import { hooksOf, runHooks } from '../linux/hooks.js';
 import * as log from '../log.js';
 
@@ -136,11 +137,14 @@ export function spawnInit(o: SpawnOptions): number {
     };
     const runtimeHooks = hooksOf(o.spec, 'prestart').length + hooksOf(o.spec, 'createRuntime').length;
     const scratch = scratchFd();
+    // after the scratch fd and the console's pty
+    const sourceIndexes = ns.newUser || ns.join.some((j) => j.type === 'user') ? bindSourceMounts(o.spec) : [];
+    const mountSources = { socket: childEnd, fds: new Map(sourceIndexes.map((i, k) => [i, scratch + 2 + k])) };
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratch, noPivot: o.noPivot, extraFds: o.extraFds,
       console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
-      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, idmapped,
+      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, idmapped, mountSources,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
@@ -185,6 +189,9 @@ export function spawnInit(o: SpawnOptions): number {
           fds.splice(fds.indexOf(h.write), 1);
         }
         writeSync(parentEnd, Buffer.from([1]));
+      } else if (kind === MSG_MOUNT_SOURCES) {
+        awaitPid();
+        sendMountSources(parentEnd, init, o.spec, o.bundle);
       } else if (kind === MSG_READY) {
         awaitPid();
         break;
