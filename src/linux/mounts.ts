@@ -9,11 +9,11 @@ import { MSG_MOUNT_SOURCES, RECORD_BYTES } from '../program/protocol.js';
 import { libc } from '../sys/libc.js';
 import { syscallNumber } from '../sys/syscalls.js';
 import {
-  AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
+  AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, CLONE_NEWNS, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
   MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
   MS_SHARED, MS_SLAVE, MS_UNBINDABLE, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SCM_RIGHTS, SOL_SOCKET,
 } from '../sys/constants.js';
-import { EEXIST, EINVAL, EPERM } from '../sys/errno.js';
+import { EEXIST, EINVAL, ENOENT, EPERM } from '../sys/errno.js';
 
 /**
  * The container's mount namespace: the rootfs bind-mounted onto itself, the config's
@@ -443,6 +443,51 @@ function emitCgroupMount(
   }
   // The tmpfs stays writable until its directories and links are made.
   emitMountAttributes(e, dest, configPath, { ...o, flags: (o.flags & MS_RDONLY) | CGROUP_FLAGS, clearFlags: 0 }, (o.flags & MS_RDONLY) !== 0);
+}
+
+/**
+ * The host's mounts of proc and sysfs that show a whole filesystem, outside the rootfs:
+ * where a user namespace may mount a fresh proc or sysfs, the kernel lets it only if one
+ * is already fully visible in its mount namespace, and with --no-pivot the host's stay
+ * in it, under the rootfs.
+ */
+function revealingMounts(mountinfo: string, rootfs: string): { point: string; fstype: 'proc' | 'sysfs' }[] {
+  const found: { point: string; fstype: 'proc' | 'sysfs' }[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const fields = line.slice(0, sep).split(' ');
+    const fstype = line.slice(sep + 3).split(' ')[0];
+    const point = unescapeMountinfo(fields[4] ?? '');
+    if ((fstype !== 'proc' && fstype !== 'sysfs') || fields[3] !== '/') continue;
+    if (point === rootfs || point.startsWith(`${rootfs}/`)) continue;
+    found.push({ point, fstype });
+  }
+  return found;
+}
+
+/**
+ * With --no-pivot in a user namespace: the host's proc and sysfs mounts come into the
+ * container's mount namespace locked, so the init can neither unmount them nor hide them
+ * from the kernel's visibility check (a mount of its own over them is not locked). So
+ * the intermediate process, still in the host's user namespace, first takes a mount
+ * namespace of its own and covers a directory of each (proc's sys, sysfs's kernel) with
+ * an empty tmpfs: the container's namespace, copied from it, gets the covers locked, and
+ * a host mount with a locked cover is not fully visible.
+ */
+export function emitCoverRevealingMounts(
+  e: Emitter, spec: Spec, rootfs: string, noPivot: boolean, userNamespace: boolean,
+  mountinfo = () => readFileSync('/proc/self/mountinfo', 'utf8'),
+): void {
+  const ownMountNamespace = spec.linux?.namespaces?.some((n) => n.type === 'mount' && !n.path);
+  if (!noPivot || !userNamespace || !ownMountNamespace) return;
+  const step = { what: 'cover the host\'s proc and sysfs mounts for --no-pivot' };
+  e.p.sys('unshare', [CLONE_NEWNS], step);
+  e.mount(null, e.str('/'), null, MS_SLAVE | MS_REC, null, step);
+  for (const { point, fstype } of revealingMounts(mountinfo(), rootfs)) {
+    const dir = posix.join(point, fstype === 'proc' ? 'sys' : 'kernel');
+    e.mount(e.str('tmpfs'), e.str(dir), 'tmpfs', MS_RDONLY | CGROUP_FLAGS, 'size=4k,mode=555', { what: `cover ${dir} for --no-pivot` }, { tolerate: [ENOENT] });
+  }
 }
 
 /** Moves the container into its rootfs: pivot_root, or MS_MOVE and chroot. */

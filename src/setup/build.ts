@@ -5,7 +5,7 @@ import { MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../prog
 import type { NamespacePlan } from '../linux/namespaces.js';
 import { NAMESPACES } from '../linux/namespaces.js';
 import { emitResetSignals } from '../linux/signals.js';
-import { emitEnterRoot, emitMounts, emitPrepareRoot, type MountSources } from '../linux/mounts.js';
+import { emitCoverRevealingMounts, emitEnterRoot, emitMounts, emitPrepareRoot, type MountSources } from '../linux/mounts.js';
 import { emitMaskedPaths, emitReadonlyPaths } from '../linux/paths.js';
 import { emitSysctl } from '../linux/sysctl.js';
 import { emitDevices } from '../linux/devices.js';
@@ -89,6 +89,7 @@ export function buildInit(o: InitOptions): InitProgram {
   emitJoinCgroups(e, spec, cgroupProcsFiles(o.cgroupDirs ?? []));
   emitEarlyAttributes(e, process);
   const joinUser = o.joinFds.find((j) => j.type === 'user');
+  emitCoverRevealingMounts(e, spec, o.rootfs, o.noPivot, Boolean(joinUser) || o.namespaces.newUser);
   if (joinUser) {
     p.sys('setns', [joinUser.fd, CLONE_NEWUSER], { what: 'join user namespace', configPath: joinUser.configPath });
   } else if (o.namespaces.newUser) {
