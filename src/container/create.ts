@@ -4,7 +4,6 @@ import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
-import { hasNamespace } from '../linux/namespaces.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { spawnInit } from '../setup/spawn.js';
@@ -47,10 +46,6 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   const bundle = resolve(o.bundle);
   const spec = loadBundleConfig(bundle);
   if (!spec.process) throw new RuntsError('process is required to create a container', { configPath: 'process' });
-  const ns = spec.linux?.namespaces ?? [];
-  if (!hasNamespace(ns, 'mount')) {
-    throw new RuntsError('a mount namespace is required: runts will not change the host\'s mounts', { configPath: 'linux.namespaces' });
-  }
   checkLsm(spec.process);
   checkSysctl(spec);
   checkMountLabel(spec);

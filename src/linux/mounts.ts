@@ -86,6 +86,14 @@ function selfAndParents(path: string): string[] {
 export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
   checkMountLabel(spec);
   const p = e.p;
+  const bind = { what: `bind mount rootfs ${rootfs} onto itself`, configPath: 'root.path' };
+  if (!hasNamespace(spec.linux?.namespaces, 'mount')) {
+    // The host's own mounts: their propagation is not the container's to change. As with
+    // runc, the rootfs and the config's mounts stay on the host after the container.
+    e.mount(e.str(rootfs), e.str(rootfs), null, MS_BIND | MS_REC, null, bind);
+    p.sys('openat', [AT_FDCWD, e.str(rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC], { what: `open rootfs ${rootfs}`, configPath: 'root.path' }, { save: e.root });
+    return;
+  }
   const rootFlags = rootPropagation(spec);
   const configPath = spec.linux?.rootfsPropagation ? 'linux.rootfsPropagation' : undefined;
   e.mount(null, e.str('/'), null, rootFlags, null, { what: 'set the propagation of /', configPath });
@@ -105,7 +113,6 @@ export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
   e.mount(null, e.str('/'), null, parentFlags, null, parentStep);
   p.place(found);
 
-  const bind = { what: `bind mount rootfs ${rootfs} onto itself`, configPath: 'root.path' };
   e.mount(e.str(rootfs), e.str(rootfs), null, MS_BIND | MS_REC, null, bind);
   p.sys('openat', [AT_FDCWD, e.str(rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC], { what: `open rootfs ${rootfs}`, configPath: 'root.path' }, { save: e.root });
 }
@@ -490,19 +497,26 @@ export function emitCoverRevealingMounts(
   }
 }
 
-/** Moves the container into its rootfs: pivot_root, or MS_MOVE and chroot. */
+/**
+ * Moves the container into its rootfs: pivot_root, or MS_MOVE and chroot; in the host's
+ * mount namespace (none of its own) only chroot, as runc does.
+ */
 export function emitEnterRoot(e: Emitter, spec: Spec, noPivot: boolean): void {
-  const step = { what: noPivot ? 'move rootfs to / and chroot' : 'pivot_root into rootfs', configPath: 'root.path' };
+  const how = !hasNamespace(spec.linux?.namespaces, 'mount') ? 'chroot' : noPivot ? 'move' : 'pivot';
+  const what = { chroot: 'chroot into rootfs', move: 'move rootfs to / and chroot', pivot: 'pivot_root into rootfs' }[how];
+  const step = { what, configPath: 'root.path' };
   const rootFlags = rootPropagation(spec);
   const oldRoot = e.p.reg('oldroot');
-  if (!noPivot) e.p.sys('openat', [AT_FDCWD, e.str('/'), O_DIRECTORY | O_RDONLY | O_CLOEXEC], step, { save: oldRoot });
+  if (how === 'pivot') e.p.sys('openat', [AT_FDCWD, e.str('/'), O_DIRECTORY | O_RDONLY | O_CLOEXEC], step, { save: oldRoot });
   e.p.sys('fchdir', [e.root], step);
-  if (rootFlags & MS_SHARED) {
+  if (how !== 'chroot' && rootFlags & MS_SHARED) {
     // pivot_root refuses a shared current root, and a mount moved onto a shared / would
     // propagate to the host's peers of it.
     e.mount(null, e.str('/'), null, MS_SLAVE, null, step);
   }
-  if (noPivot) {
+  if (how === 'chroot') {
+    e.p.sys('chroot', [e.str('.')], step);
+  } else if (how === 'move') {
     e.mount(e.str('.'), e.str('/'), null, MS_MOVE, null, step);
     e.p.sys('chroot', [e.str('.')], step);
   } else {

@@ -31,6 +31,8 @@ export interface ExecOptions {
   cgroupProcs: string[];
   /** With process.terminal: where the pty master goes, and a free fd for the pty. */
   console?: ConsoleFds;
+  /** The init's root, open: a container without a mount namespace of its own has only a chroot. */
+  rootFd?: number;
 }
 
 export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
@@ -38,7 +40,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   const p = e.p;
   const report = record(e, 0);
   emitResetSignals(e);
-  emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd), ...(o.console ? [o.console.socket] : [])]);
+  emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd), ...(o.console ? [o.console.socket] : []), ...(o.rootFd === undefined ? [] : [o.rootFd])]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, o.spec, o.cgroupProcs);
   for (const j of o.joinFds) {
@@ -57,6 +59,12 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
 
   p.place(child);
   const process = o.spec.process!;
+  if (o.rootFd !== undefined) {
+    const step = { what: 'chroot into the container\'s root' };
+    p.sys('fchdir', [o.rootFd], step);
+    p.sys('chroot', [e.str('.')], step);
+    p.sys('close', [o.rootFd], step);
+  }
   p.sys('chdir', [e.str(process.cwd)], { what: `change to working directory ${process.cwd}`, configPath: 'process.cwd' });
   if (o.console) emitConsole(e, process, o.console, false);
   emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'));

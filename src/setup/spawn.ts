@@ -211,7 +211,7 @@ export function spawnInit(o: SpawnOptions): number {
   }
 }
 
-export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds' | 'console'> {
+export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds' | 'console' | 'rootFd'> {
   /** With process.terminal: the socket the pty master is sent over. */
   consoleFd?: number;
   /** The container init's pid, whose namespaces the process joins. */
@@ -237,9 +237,14 @@ export function spawnExec(o: SpawnExecOptions): number {
         fds.push(fd);
         return { type: j.type, fd };
       });
+    let rootFd: number | undefined;
+    if (!o.namespaces.includes('mount')) {
+      rootFd = openSync(`/proc/${o.initPid}/root`, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      fds.push(rootFd);
+    }
     const { parentEnd, childEnd } = socketPair(fds);
     const console = o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratchFd() };
-    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd, console }), childEnd, 'exec');
+    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd, console, rootFd }), childEnd, 'exec');
     intermediate = launched.pid;
     closeSync(childEnd);
     const buf = Buffer.alloc(RECORD_BYTES);

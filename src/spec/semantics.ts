@@ -139,6 +139,7 @@ export function checkConfigSemantics(config: Spec, bundleDir: string): Problem[]
   });
 
   if (linux) checkLinux(linux, seenNs, newNs, add);
+  if (linux) checkPathsWithoutMountNamespace(linux, seenNs, add);
   return problems;
 }
 
@@ -150,6 +151,19 @@ function checkHostname(doc: Loose, seenNs: Map<string, string>, add: (path: stri
   for (const key of ['hostname', 'domainname']) {
     if (typeof doc[key] === 'string' && doc[key] !== '' && !seenNs.has('uts')) {
       add(key, 'needs a uts namespace of the container (a linux.namespaces entry of type uts)');
+    }
+  }
+}
+
+/**
+ * Without a mount namespace the container shares the runtime's mounts: masking a path
+ * would mask it for the host. runc refuses that config too.
+ */
+function checkPathsWithoutMountNamespace(linux: Loose, seenNs: Map<string, string>, add: (path: string, message: string) => void): void {
+  if (seenNs.has('mount')) return;
+  for (const key of ['maskedPaths', 'readonlyPaths']) {
+    if (list(linux[key]).length > 0) {
+      add(`linux.${key}`, 'unable to restrict sys entries without a mount namespace of the container (a linux.namespaces entry of type mount)');
     }
   }
 }
