@@ -5,6 +5,7 @@ import { loadBundleConfig } from '../spec/validate.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
+import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { spawnInit } from '../setup/spawn.js';
 import { runHooks } from '../linux/hooks.js';
@@ -49,6 +50,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   checkLsm(spec.process);
   checkSysctl(spec);
   checkMountLabel(spec);
+  checkMountOptions(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());
   reportCapabilityPlan(capabilities);
   const terminal = spec.process.terminal === true;

@@ -121,8 +121,12 @@ export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
 export interface MountsFromHost {
   /** The container's cgroups, one per hierarchy: a cgroup mount without a cgroup namespace binds them. */
   cgroupDirs?: readonly string[];
-  /** Fds of the id-mapped mounts the runtime made (idmap.ts), by index in mounts[]; the init inherits them. */
-  idmapped?: ReadonlyMap<number, number>;
+  /**
+   * Detached mounts the runtime made, by index in mounts[]: id-mapped binds (idmap.ts) and
+   * tmpfs holding the rootfs's files (tmpcopyup.ts). The init inherits them and moves
+   * each into place.
+   */
+  detached?: ReadonlyMap<number, number>;
   /** Bind sources the runtime opens for a container in a user namespace (see MountSources). */
   sources?: MountSources;
   /** The host's cgroup layout, read only when a cgroup mount needs it (the unit tests pass a fake one). */
@@ -238,7 +242,7 @@ export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsF
       const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
       emitCgroupMount(e, m, i, bundle, cgroups, dirs, label);
     } else {
-      emitMount(e, m, i, bundle, label, { tree: host.idmapped?.get(i), source: host.sources?.fds.get(i) });
+      emitMount(e, m, i, bundle, label, { tree: host.detached?.get(i), source: host.sources?.fds.get(i) });
     }
   });
 }
@@ -252,7 +256,7 @@ function devReadonly(m: Mount, o: MountOptions): boolean {
   return posix.normalize(m.destination) === '/dev' && (o.flags & MS_RDONLY) !== 0 && !isBindMount(m, o);
 }
 
-/** What the runtime made or opened for one mount: a detached tree to move into place, or the bind source. */
+/** What the runtime made or opened for one mount: a detached mount to move into place, or the bind source. */
 interface PreparedMount {
   tree?: number;
   source?: number;
@@ -262,10 +266,13 @@ function emitMount(
   e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, prepared: PreparedMount = {},
   o: MountOptions = parseMountOptions(m.options),
 ): void {
-  const idmapped = prepared.tree;
+  const detached = prepared.tree;
   const configPath = `mounts[${i}]`;
-  if (idmapped === undefined && (o.idmap !== 'none' || m.uidMappings || m.gidMappings)) {
+  if (detached === undefined && (o.idmap !== 'none' || m.uidMappings || m.gidMappings)) {
     throw new RuntsError('the id-mapped mount was not prepared by the runtime', { configPath });
+  }
+  if (detached === undefined && o.tmpcopyup && m.type === 'tmpfs') {
+    throw new RuntsError('the tmpcopyup tmpfs was not prepared by the runtime', { configPath });
   }
   const isBind = isBindMount(m, o);
   const dest = m.destination;
@@ -277,9 +284,9 @@ function emitMount(
     e.mkdirAll(dest, { what: `create mount point ${dest}`, configPath }, 0o755, asFile);
     e.openInRoot(dest, 0, e.tmp, { what: `open mount point ${dest}`, configPath });
     e.toScratch(e.tmp, step);
-    if (idmapped !== undefined) {
-      e.p.sys('move_mount', [idmapped, e.str(''), e.scratchFd, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], step);
-      e.p.sys('close', [idmapped], step);
+    if (detached !== undefined) {
+      e.p.sys('move_mount', [detached, e.str(''), e.scratchFd, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], step);
+      e.p.sys('close', [detached], step);
     } else if (isBind) {
       // A bind mount ignores every flag but MS_REC: the others take a remount below.
       const from = prepared.source === undefined ? source : `/proc/self/fd/${prepared.source}`;

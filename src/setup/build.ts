@@ -57,8 +57,8 @@ export interface InitOptions {
    * and a cgroup mount without a cgroup namespace binds them.
    */
   cgroupDirs?: string[];
-  /** Fds of the id-mapped mounts the runtime made, by index in mounts[]. */
-  idmapped?: ReadonlyMap<number, number>;
+  /** Fds of the detached mounts the runtime made (id-mapped, tmpcopyup), by index in mounts[]. */
+  detached?: ReadonlyMap<number, number>;
   /** In a user namespace: the bind sources the runtime sends, and where the init keeps them. */
   mountSources?: MountSources;
   /** With process.terminal: where the pty master goes, and a free fd for the pty. */
@@ -83,7 +83,7 @@ export function buildInit(o: InitOptions): InitProgram {
   emitResetSignals(e);
   emitCloseInherited(e, 3 + o.extraFds, [
     sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd), ...o.hookStdin.createContainer, ...o.hookStdin.startContainer,
-    ...(o.idmapped?.values() ?? []), ...(o.console ? [o.console.socket] : []),
+    ...(o.detached?.values() ?? []), ...(o.console ? [o.console.socket] : []),
   ]);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, spec, cgroupProcsFiles(o.cgroupDirs ?? []));
@@ -128,7 +128,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.place(init);
   p.sys('umask', [0], { what: 'clear umask for setup' });
   emitPrepareRoot(e, spec, o.rootfs);
-  emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, idmapped: o.idmapped, sources: o.mountSources });
+  emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, detached: o.detached, sources: o.mountSources });
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
   if (o.console) emitConsole(e, process, o.console, true);
   if (o.hooksHandshake) {

@@ -11,6 +11,7 @@ import { buildExec, type ExecOptions } from './build-exec.js';
 import { buildUserNamespaceHolder } from './build-userns.js';
 import { openIdmappedMounts, planIdmappedMounts } from '../linux/idmap.js';
 import { bindSourceMounts, sendMountSources } from '../linux/mounts.js';
+import { makeCopiedUpTmpfs } from '../linux/tmpcopyup.js';
 import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
@@ -125,8 +126,12 @@ export function spawnInit(o: SpawnOptions): number {
       fds.push(fd);
       return { type: j.type, fd, configPath: j.configPath };
     });
-    const idmapped = openIdmappedMounts(planIdmappedMounts(o.spec, o.bundle), userNamespace);
-    fds.push(...idmapped.values());
+    const detached = openIdmappedMounts(planIdmappedMounts(o.spec, o.bundle), userNamespace);
+    fds.push(...detached.values());
+    for (const [i, fd] of makeCopiedUpTmpfs(o.spec, o.rootfs)) {
+      detached.set(i, fd);
+      fds.push(fd);
+    }
     const stateDirFd = openSync(o.stateDir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     fds.push(stateDirFd);
     const { parentEnd, childEnd } = socketPair(fds);
@@ -144,7 +149,7 @@ export function spawnInit(o: SpawnOptions): number {
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratch, noPivot: o.noPivot, extraFds: o.extraFds,
       console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
-      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, idmapped, mountSources,
+      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, detached, mountSources,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });

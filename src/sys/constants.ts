@@ -38,6 +38,8 @@ export const MS_SHARED = 0x100000;
 export const MS_RELATIME = 0x200000;
 export const MS_STRICTATIME = 0x1000000;
 export const MS_LAZYTIME = 0x2000000;
+export const MS_POSIXACL = 0x10000;
+export const MS_I_VERSION = 0x800000;
 
 // mount_setattr(2) attributes
 export const MOUNT_ATTR_RDONLY = 0x1;
@@ -181,3 +183,10 @@ export const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 export const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 /** sizeof(struct mount_attr) for mount_setattr(2) (MOUNT_ATTR_SIZE_VER0). */
 export const MOUNT_ATTR_SIZE_VER0 = 32;
+
+// fsopen(2) / fsconfig(2) / fsmount(2)
+export const FSOPEN_CLOEXEC = 0x1;
+export const FSCONFIG_SET_FLAG = 0;
+export const FSCONFIG_SET_STRING = 1;
+export const FSCONFIG_CMD_CREATE = 6;
+export const FSMOUNT_CLOEXEC = 0x1;

@@ -77,7 +77,7 @@ t.test('bind mounts: remounted with their options; mount_setattr keeps locked fl
   t.ok(l.some((x) => x.startsWith(`mount_setattr(99, "", ${AT_EMPTY_PATH | AT_RECURSIVE}, &`)), 'recursive options with AT_RECURSIVE');
   const idmapped = plan((e) => emitMounts(e, spec((s) => {
     s.mounts = [{ destination: '/data', type: 'bind', source: '/src', options: ['rbind', 'idmap'] }];
-  }), '/b', { idmapped: new Map([[0, 42]]) }));
+  }), '/b', { detached: new Map([[0, 42]]) }));
   t.ok(idmapped.includes(`move_mount(42, "", 99, "", ${MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH})`), 'an id-mapped mount is moved from its fd');
   t.notOk(idmapped.some((x) => x.startsWith('mount("/src"')), 'and not bound');
 });
