@@ -487,7 +487,9 @@ function revealingMounts(mountinfo: string, rootfs: string): { point: string; fs
  * the intermediate process, still in the host's user namespace, first takes a mount
  * namespace of its own and covers a directory of each (proc's sys, sysfs's kernel) with
  * an empty tmpfs: the container's namespace, copied from it, gets the covers locked, and
- * a host mount with a locked cover is not fully visible.
+ * a host mount with a locked cover is not fully visible. Only for a filesystem the
+ * config does not mount itself: the init's own mount of it needs one fully visible, and
+ * once there, it lets fresh ones in as it would after pivot_root.
  */
 export function emitCoverRevealingMounts(
   e: Emitter, spec: Spec, rootfs: string, noPivot: boolean, userNamespace: boolean,
@@ -495,10 +497,13 @@ export function emitCoverRevealingMounts(
 ): void {
   const ownMountNamespace = spec.linux?.namespaces?.some((n) => n.type === 'mount' && !n.path);
   if (!noPivot || !userNamespace || !ownMountNamespace) return;
+  const mounted = new Set((spec.mounts ?? []).map((m) => m.type));
+  const covered = revealingMounts(mountinfo(), rootfs).filter((r) => !mounted.has(r.fstype));
+  if (!covered.length) return;
   const step = { what: 'cover the host\'s proc and sysfs mounts for --no-pivot' };
   e.p.sys('unshare', [CLONE_NEWNS], step);
   e.mount(null, e.str('/'), null, MS_SLAVE | MS_REC, null, step);
-  for (const { point, fstype } of revealingMounts(mountinfo(), rootfs)) {
+  for (const { point, fstype } of covered) {
     const dir = posix.join(point, fstype === 'proc' ? 'sys' : 'kernel');
     e.mount(e.str('tmpfs'), e.str(dir), 'tmpfs', MS_RDONLY | CGROUP_FLAGS, 'size=4k,mode=555', { what: `cover ${dir} for --no-pivot` }, { tolerate: [ENOENT] });
   }

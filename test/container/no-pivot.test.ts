@@ -32,3 +32,14 @@ for (const flags of [[], ['--no-pivot']]) {
     t.equal(r.stdout, 'proc refused\nsysfs refused\n');
   });
 }
+
+t.test('--no-pivot in a user namespace: the container\'s own proc and sysfs are whole', async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['sh', '-c', 'cat /proc/sys/kernel/hostname; test -d /sys/kernel/mm && echo sysfs']);
+  config.linux.namespaces.push({ type: 'user' });
+  config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+  const r = sb.runts(['run', '--no-pivot', '--bundle', sb.bundle(config), 'whole']);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, 'busybox\nsysfs\n', 'the covers are the host\'s, not on the container\'s mounts');
+});

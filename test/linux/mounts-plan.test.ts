@@ -97,6 +97,8 @@ t.test('--no-pivot in a user namespace: the host\'s whole proc and sysfs mounts 
   t.same(cover(false, true), [], 'nothing with pivot_root');
   t.same(cover(true, false), [], 'nothing outside a user namespace');
   t.same(cover(true, true, spec((s) => (s.linux!.namespaces = [{ type: 'mount', path: '/proc/1/ns/mnt' }]))), [], 'nothing in a joined mount namespace');
+  const ownProc = cover(true, true, spec((s) => (s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }])));
+  t.same(ownProc.slice(2).map((x) => x.split(', ')[1]), ['"/sys/kernel"'], 'not proc when the container mounts its own');
 });
 
 t.test('a read-only /dev is made read-only after its devices', async (t) => {
