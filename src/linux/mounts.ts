@@ -147,6 +147,9 @@ export interface MountSources {
   fds: ReadonlyMap<number, number>;
 }
 
+/** The most fds one SCM_RIGHTS message carries (the kernel's SCM_MAX_FD). */
+const MAX_SOURCES = 253;
+
 /** The mounts that bind a source: not the id-mapped ones (made by the runtime) nor remounts. */
 export function bindSourceMounts(spec: Spec): number[] {
   const indexes: number[] = [];
@@ -156,11 +159,11 @@ export function bindSourceMounts(spec: Spec): number[] {
     if (o.idmap !== 'none' || m.uidMappings || m.gidMappings) return;
     indexes.push(i);
   });
+  if (indexes.length > MAX_SOURCES) {
+    throw new RuntsError(`more than ${MAX_SOURCES} bind mounts in a user namespace`, { configPath: 'mounts' });
+  }
   return indexes;
 }
-
-/** The most fds one SCM_RIGHTS message carries (the kernel's SCM_MAX_FD). */
-const MAX_SOURCES = 253;
 
 /** A struct msghdr of one byte of data and room for `fds` fds, and where the fds land. */
 function rightsMessage(fds: number): { msghdr: Buffer; iovec: Buffer; control: Buffer } {
@@ -201,9 +204,6 @@ function emitReceiveSources(e: Emitter, sources: MountSources): void {
  */
 export function sendMountSources(socket: number, pid: number, spec: Spec, bundle: string): void {
   const indexes = bindSourceMounts(spec);
-  if (indexes.length > MAX_SOURCES) {
-    throw new RuntsError(`more than ${MAX_SOURCES} bind mounts in a user namespace`, { configPath: 'mounts' });
-  }
   const fds: number[] = [];
   try {
     inMountNamespaceOf(pid, 'open the bind sources', () => {
@@ -242,7 +242,7 @@ export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsF
       const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
       emitCgroupMount(e, m, i, bundle, cgroups, dirs, label);
     } else {
-      emitMount(e, m, i, bundle, label, { tree: host.detached?.get(i), source: host.sources?.fds.get(i) });
+      emitMount(e, m, i, bundle, label, { detached: host.detached?.get(i), source: host.sources?.fds.get(i) });
     }
   });
 }
@@ -258,7 +258,7 @@ function devReadonly(m: Mount, o: MountOptions): boolean {
 
 /** What the runtime made or opened for one mount: a detached mount to move into place, or the bind source. */
 interface PreparedMount {
-  tree?: number;
+  detached?: number;
   source?: number;
 }
 
@@ -266,7 +266,7 @@ function emitMount(
   e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, prepared: PreparedMount = {},
   o: MountOptions = parseMountOptions(m.options),
 ): void {
-  const detached = prepared.tree;
+  const { detached } = prepared;
   const configPath = `mounts[${i}]`;
   if (detached === undefined && (o.idmap !== 'none' || m.uidMappings || m.gidMappings)) {
     throw new RuntsError('the id-mapped mount was not prepared by the runtime', { configPath });
