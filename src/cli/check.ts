@@ -5,6 +5,7 @@ import type { GlobalOptions } from './options.js';
 import { RuntsErrors } from '../errors.js';
 import { readCgroupHost, type CgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
+import { mountOptionProblems } from '../linux/fs-context.js';
 import { featuresDocument } from '../features.js';
 import { writeStdout } from '../log.js';
 import type { Spec } from '../spec/types/config.js';
@@ -202,6 +203,7 @@ function pageSizeKB(pageSize: string): number {
 
 function checkDevicesAndMounts(spec: Spec, out: Report): void {
   const features = featuresDocument().linux;
+  for (const { configPath, message } of mountOptionProblems(spec)) out.problem(`${configPath}: ${message}`);
   (spec.mounts ?? []).forEach((m, i) => {
     const idmapped = m.uidMappings !== undefined || m.options?.some((o) => o === 'idmap' || o === 'ridmap');
     if (!idmapped) return;

@@ -4,13 +4,13 @@ import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
-import { hasNamespace } from '../linux/namespaces.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
+import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { reap, spawnInit } from '../setup/spawn.js';
 import { runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
-import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
+import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
@@ -65,17 +65,12 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   const bundle = resolve(o.bundle);
   const spec = loadBundleConfig(bundle);
   if (!spec.process) throw new RuntsError('process is required to create a container', { configPath: 'process' });
-  const ns = spec.linux?.namespaces ?? [];
-  if (!hasNamespace(ns, 'mount')) {
-    throw new RuntsError('a mount namespace is required: runts will not change the host\'s mounts', { configPath: 'linux.namespaces' });
-  }
   checkLsm(spec.process);
   checkSysctl(spec);
   checkMountLabel(spec);
+  checkMountOptions(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());
-  for (const name of capabilities.unavailable) {
-    log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);
-  }
+  reportCapabilityPlan(capabilities);
   const terminal = spec.process.terminal === true;
   if (terminal && o.consoleSocket === undefined && o.consoleFd === undefined) {
     throw new RuntsError('cannot allocate tty if runts will detach without setting console socket', { configPath: 'process.terminal' });

@@ -3,10 +3,9 @@ import type { Process } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { readState, statusOf, writeAtomic } from './state.js';
 import { spawnExec } from '../setup/spawn.js';
-import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
+import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { cgroupProcsFiles } from '../linux/cgroups/join.js';
-import * as log from '../log.js';
 import { checkPassedFds } from './passed-fds.js';
 
 export interface ExecOptions {
@@ -33,9 +32,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   checkLsm(process);
   checkPassedFds(o.extraFds, `--preserve-fds ${o.extraFds}`);
   const capabilities = planCapabilities(process.capabilities, hostBounding());
-  for (const name of capabilities.unavailable) {
-    log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);
-  }
+  reportCapabilityPlan(capabilities);
   const pid = spawnExec({
     spec: { ...state.config, process },
     initPid: state.pid,

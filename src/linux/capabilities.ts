@@ -7,6 +7,7 @@ import {
   PR_CAPBSET_DROP, PR_SET_KEEPCAPS,
 } from '../sys/constants.js';
 import { EINVAL } from '../sys/errno.js';
+import * as log from '../log.js';
 
 /**
  * process.capabilities. The bounding set is cut before the switch of user (it needs
@@ -36,6 +37,8 @@ export interface CapabilityPlan {
   masks: Record<CapSet, bigint>;
   /** Names asked for that this host cannot grant: the spec wants a warning, not a failure. */
   unavailable: string[];
+  /** Ambient names left out because they are not both permitted and inheritable. */
+  notAmbient: string[];
 }
 
 export function planCapabilities(caps: LinuxCapabilities | undefined, host: bigint): CapabilityPlan {
@@ -50,7 +53,23 @@ export function planCapabilities(caps: LinuxCapabilities | undefined, host: bigi
     }
     masks[set] = mask;
   }
-  return { masks, unavailable: [...unavailable] };
+  // The kernel raises an ambient capability only if it is permitted and inheritable.
+  // `runc spec` asks for ambient ones without inheritable ones, and runc starts that
+  // container without them: so does runts.
+  const raisable = masks.ambient & masks.permitted & masks.inheritable;
+  const notAmbient = CAPABILITIES.filter((_, cap) => (masks.ambient & ~raisable & (1n << BigInt(cap))) !== 0n);
+  masks.ambient = raisable;
+  return { masks, unavailable: [...unavailable], notAmbient };
+}
+
+/**
+ * Tells what the process asked for and will not have: a capability the host lacks is a
+ * warning; an ambient one the kernel would refuse is left out quietly, as runc does, and
+ * named with --debug.
+ */
+export function reportCapabilityPlan(plan: CapabilityPlan): void {
+  for (const name of plan.unavailable) log.warn(`capability ${name} cannot be granted: it is not in this host's bounding set`);
+  for (const name of plan.notAmbient) log.debug(`capability ${name} is not raised as ambient: it is not both permitted and inheritable`);
 }
 
 /** Before the user switch: cut the bounding set and keep permitted caps across setresuid. */

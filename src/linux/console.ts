@@ -4,7 +4,7 @@ import type { Emitter } from '../program/emit.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import {
-  AF_UNIX, AT_FDCWD, MS_BIND, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_NOCTTY, O_RDWR, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
+  AF_UNIX, AT_EMPTY_PATH, AT_FDCWD, MS_BIND, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_NOCTTY, O_RDWR, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
   S_IFREG, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTPEER, TIOCSCTTY, TIOCSPTLCK, TIOCSWINSZ,
 } from '../sys/constants.js';
 import { EEXIST } from '../sys/errno.js';
@@ -46,6 +46,12 @@ export function emitConsole(e: Emitter, process: Process, fds: ConsoleFds, init:
   p.sys('ioctl', [master, TIOCSPTLCK, p.bytes(4)], step);
   const pty = p.reg('pty');
   p.sys('ioctl', [master, TIOCGPTPEER, flags], step, { save: pty });
+  const uid = process.user?.uid ?? 0;
+  if (uid !== 0) {
+    // The process's user must own its terminal. As runc and crun do, only the owner
+    // changes: the group stays the one devpts gives (its gid= option, the tty group).
+    p.sys('fchownat', [pty, e.str(''), uid, -1, AT_EMPTY_PATH], { what: `give the pty to uid ${uid}`, configPath: 'process.user.uid' });
+  }
   const size = process.consoleSize;
   if (size) {
     const winsize = Buffer.alloc(8);

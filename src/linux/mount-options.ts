@@ -20,6 +20,8 @@ import {
   MS_RELATIME,
   MS_STRICTATIME,
   MS_LAZYTIME,
+  MS_POSIXACL,
+  MS_I_VERSION,
   MOUNT_ATTR_RDONLY,
   MOUNT_ATTR_NOSUID,
   MOUNT_ATTR_NODEV,
@@ -46,6 +48,8 @@ export interface MountOptions {
   /** MOUNT_ATTR_* to clear with mount_setattr(2) and AT_RECURSIVE. */
   recursiveClear: number;
   idmap: 'none' | 'idmap' | 'ridmap';
+  /** runc's tmpcopyup: a tmpfs starts with what the rootfs had at its destination. */
+  tmpcopyup: boolean;
   /** The filesystem-specific rest, comma-joined in the order given. */
   data: string;
 }
@@ -88,6 +92,10 @@ const FLAGS = new Map<string, Bit>([
   ['symfollow', off(MS_NOSYMFOLLOW)],
   ['silent', on(MS_SILENT)],
   ['loud', off(MS_SILENT)],
+  ['acl', on(MS_POSIXACL)],
+  ['noacl', off(MS_POSIXACL)],
+  ['iversion', on(MS_I_VERSION)],
+  ['noiversion', off(MS_I_VERSION)],
   ['bind', on(MS_BIND)],
   ['rbind', on(MS_BIND | MS_REC)],
 ]);
@@ -136,6 +144,8 @@ const RECURSIVE_ATIME = new Map<string, (mode: number | undefined) => number>([
 
 /** mount(8)'s "defaults" asks for nothing beyond the kernel's defaults, and no filesystem takes it as data. */
 const DEFAULTS = 'defaults';
+/** runc's extension, never passed to the kernel. */
+const TMPCOPYUP = 'tmpcopyup';
 
 export const MOUNT_OPTIONS: readonly string[] = [
   ...FLAGS.keys(),
@@ -144,6 +154,7 @@ export const MOUNT_OPTIONS: readonly string[] = [
   ...RECURSIVE_ATIME.keys(),
   'idmap',
   'ridmap',
+  TMPCOPYUP,
   DEFAULTS,
 ].sort();
 
@@ -156,6 +167,7 @@ export function parseMountOptions(options: readonly string[] | undefined): Mount
     recursiveSet: 0,
     recursiveClear: 0,
     idmap: 'none',
+    tmpcopyup: false,
     data: '',
   };
   const data: string[] = [];
@@ -188,6 +200,8 @@ export function parseMountOptions(options: readonly string[] | undefined): Mount
       atime = recursiveAtime(atime);
     } else if (option === 'idmap' || option === 'ridmap') {
       result.idmap = option;
+    } else if (option === TMPCOPYUP) {
+      result.tmpcopyup = true;
     } else if (option !== DEFAULTS) {
       data.push(option);
     }

@@ -1,16 +1,19 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, posix, resolve } from 'node:path';
 import type { Mount, Spec } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { mountAttr, parseMountOptions, perMountAttributes, type MountOptions } from './mount-options.js';
-import { hasNamespace } from './namespaces.js';
+import { hasNamespace, inMountNamespaceOf } from './namespaces.js';
 import type { Emitter } from '../program/emit.js';
+import { MSG_MOUNT_SOURCES, RECORD_BYTES } from '../program/protocol.js';
+import { libc } from '../sys/libc.js';
+import { syscallNumber } from '../sys/syscalls.js';
 import {
-  AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
+  AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, CLONE_NEWNS, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
   MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
-  MS_SHARED, MS_SLAVE, MS_UNBINDABLE, O_CLOEXEC, O_DIRECTORY, O_PATH,
+  MS_SHARED, MS_SLAVE, MS_UNBINDABLE, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SCM_RIGHTS, SOL_SOCKET,
 } from '../sys/constants.js';
-import { EEXIST, EINVAL, EPERM } from '../sys/errno.js';
+import { EEXIST, EINVAL, ENOENT, EPERM } from '../sys/errno.js';
 
 /**
  * The container's mount namespace: the rootfs bind-mounted onto itself, the config's
@@ -83,6 +86,14 @@ function selfAndParents(path: string): string[] {
 export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
   checkMountLabel(spec);
   const p = e.p;
+  const bind = { what: `bind mount rootfs ${rootfs} onto itself`, configPath: 'root.path' };
+  if (!hasNamespace(spec.linux?.namespaces, 'mount')) {
+    // The host's own mounts: their propagation is not the container's to change. As with
+    // runc, the rootfs and the config's mounts stay on the host after the container.
+    e.mount(e.str(rootfs), e.str(rootfs), null, MS_BIND | MS_REC, null, bind);
+    p.sys('openat', [AT_FDCWD, e.str(rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC], { what: `open rootfs ${rootfs}`, configPath: 'root.path' }, { save: e.root });
+    return;
+  }
   const rootFlags = rootPropagation(spec);
   const configPath = spec.linux?.rootfsPropagation ? 'linux.rootfsPropagation' : undefined;
   e.mount(null, e.str('/'), null, rootFlags, null, { what: 'set the propagation of /', configPath });
@@ -102,7 +113,6 @@ export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
   e.mount(null, e.str('/'), null, parentFlags, null, parentStep);
   p.place(found);
 
-  const bind = { what: `bind mount rootfs ${rootfs} onto itself`, configPath: 'root.path' };
   e.mount(e.str(rootfs), e.str(rootfs), null, MS_BIND | MS_REC, null, bind);
   p.sys('openat', [AT_FDCWD, e.str(rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC], { what: `open rootfs ${rootfs}`, configPath: 'root.path' }, { save: e.root });
 }
@@ -111,23 +121,128 @@ export function emitPrepareRoot(e: Emitter, spec: Spec, rootfs: string): void {
 export interface MountsFromHost {
   /** The container's cgroups, one per hierarchy: a cgroup mount without a cgroup namespace binds them. */
   cgroupDirs?: readonly string[];
-  /** Fds of the id-mapped mounts the runtime made (idmap.ts), by index in mounts[]; the init inherits them. */
-  idmapped?: ReadonlyMap<number, number>;
+  /**
+   * Detached mounts the runtime made, by index in mounts[]: id-mapped binds (idmap.ts) and
+   * tmpfs holding the rootfs's files (tmpcopyup.ts). The init inherits them and moves
+   * each into place.
+   */
+  detached?: ReadonlyMap<number, number>;
+  /** Bind sources the runtime opens for a container in a user namespace (see MountSources). */
+  sources?: MountSources;
   /** The host's cgroup layout, read only when a cgroup mount needs it (the unit tests pass a fake one). */
   cgroupLayout?: () => CgroupLayout;
+}
+
+/**
+ * The bind sources of a container in a user namespace. Its init is root only in its own
+ * user namespace: a source below a directory only the host's root may search is out of
+ * its reach. So, as runc does, the init asks for them once it is in its mount namespace;
+ * the runtime opens each source (O_PATH) in that namespace, where the init may bind it,
+ * and sends the fds; the init binds them through /proc/self/fd.
+ */
+export interface MountSources {
+  /** The init's end of the socket to the runtime. */
+  socket: number;
+  /** The free fd number each source is kept at, by index in mounts[]. */
+  fds: ReadonlyMap<number, number>;
+}
+
+/** The most fds one SCM_RIGHTS message carries (the kernel's SCM_MAX_FD). */
+const MAX_SOURCES = 253;
+
+/** The mounts that bind a source: not the id-mapped ones (made by the runtime) nor remounts. */
+export function bindSourceMounts(spec: Spec): number[] {
+  const indexes: number[] = [];
+  (spec.mounts ?? []).forEach((m, i) => {
+    const o = parseMountOptions(m.options);
+    if (m.type === 'cgroup' || !isBindMount(m, o) || o.flags & MS_REMOUNT) return;
+    if (o.idmap !== 'none' || m.uidMappings || m.gidMappings) return;
+    indexes.push(i);
+  });
+  if (indexes.length > MAX_SOURCES) {
+    throw new RuntsError(`more than ${MAX_SOURCES} bind mounts in a user namespace`, { configPath: 'mounts' });
+  }
+  return indexes;
+}
+
+/** A struct msghdr of one byte of data and room for `fds` fds, and where the fds land. */
+function rightsMessage(fds: number): { msghdr: Buffer; iovec: Buffer; control: Buffer } {
+  const iovec = Buffer.alloc(16);
+  iovec.writeBigUInt64LE(1n, 8);
+  const control = Buffer.alloc(16 + ((4 * fds + 7) & ~7));
+  control.writeBigUInt64LE(BigInt(16 + 4 * fds), 0);
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  const msghdr = Buffer.alloc(56);
+  msghdr.writeBigUInt64LE(1n, 24);
+  msghdr.writeBigUInt64LE(BigInt(control.length), 40);
+  return { msghdr, iovec, control };
+}
+
+function emitReceiveSources(e: Emitter, sources: MountSources): void {
+  const p = e.p;
+  const step = { what: 'receive the bind sources from the runtime', configPath: 'mounts' };
+  const { msghdr, iovec, control: controlBytes } = rightsMessage(sources.fds.size);
+  const control = p.bytes(controlBytes);
+  const msg = p.struct(msghdr, [{ at: 16, to: p.struct(iovec, [{ at: 0, to: p.bytes(8) }]) }, { at: 32, to: control }]);
+  const ask = Buffer.alloc(RECORD_BYTES);
+  ask.writeInt32LE(MSG_MOUNT_SOURCES, 0);
+  p.sys('write', [sources.socket, p.bytes(ask), RECORD_BYTES], step);
+  p.sys('recvmsg', [sources.socket, msg, MSG_CMSG_CLOEXEC], step, { nonzero: true });
+  const fd = p.reg('source');
+  [...sources.fds.values()].forEach((at, k) => {
+    // the fds follow the 16-byte cmsghdr
+    p.load32(fd, control, 4 + k);
+    p.sys('dup3', [fd, at, O_CLOEXEC], step);
+    p.sys('close', [fd], step);
+  });
+}
+
+/**
+ * The runtime's side of MountSources: opens the sources in the mount namespace of the
+ * init (`pid`) and sends them over `socket`.
+ */
+export function sendMountSources(socket: number, pid: number, spec: Spec, bundle: string): void {
+  const indexes = bindSourceMounts(spec);
+  const fds: number[] = [];
+  try {
+    inMountNamespaceOf(pid, 'open the bind sources', () => {
+      for (const i of indexes) {
+        const source = bindSource(spec.mounts![i], bundle);
+        try {
+          fds.push(openSync(source, O_PATH | O_CLOEXEC));
+        } catch (err) {
+          throw RuntsError.fromNode(`open bind source ${source}`, err, `mounts[${i}].source`);
+        }
+      }
+    });
+    const sys = libc();
+    const data = Buffer.from([1]);
+    const { msghdr, iovec, control } = rightsMessage(fds.length);
+    fds.forEach((fd, k) => control.writeInt32LE(fd, 16 + 4 * k));
+    iovec.writeBigUInt64LE(sys.address(data), 0);
+    msghdr.writeBigUInt64LE(sys.address(iovec), 16);
+    msghdr.writeBigUInt64LE(sys.address(control), 32);
+    if (sys.syscall(syscallNumber('sendmsg'), socket, sys.address(msghdr), 0, 0, 0, 0) < 0) {
+      throw new RuntsError('send the bind sources to the container', { errno: sys.errno() });
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
 }
 
 /** The config's mounts, in order. */
 export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsFromHost = {}): void {
   const label = spec.linux?.mountLabel;
   let cgroups: CgroupLayout | undefined;
+  if (host.sources?.fds.size) emitReceiveSources(e, host.sources);
   (spec.mounts ?? []).forEach((m, i) => {
     if (m.type === 'cgroup') {
       cgroups ??= (host.cgroupLayout ?? hostCgroupLayout)();
       const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
       emitCgroupMount(e, m, i, bundle, cgroups, dirs, label);
     } else {
-      emitMount(e, m, i, bundle, label, host.idmapped?.get(i));
+      emitMount(e, m, i, bundle, label, { detached: host.detached?.get(i), source: host.sources?.fds.get(i) });
     }
   });
 }
@@ -141,13 +256,23 @@ function devReadonly(m: Mount, o: MountOptions): boolean {
   return posix.normalize(m.destination) === '/dev' && (o.flags & MS_RDONLY) !== 0 && !isBindMount(m, o);
 }
 
+/** What the runtime made or opened for one mount: a detached mount to move into place, or the bind source. */
+interface PreparedMount {
+  detached?: number;
+  source?: number;
+}
+
 function emitMount(
-  e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, idmapped?: number,
+  e: Emitter, m: Mount, i: number, bundle: string, label: string | undefined, prepared: PreparedMount = {},
   o: MountOptions = parseMountOptions(m.options),
 ): void {
+  const { detached } = prepared;
   const configPath = `mounts[${i}]`;
-  if (idmapped === undefined && (o.idmap !== 'none' || m.uidMappings || m.gidMappings)) {
+  if (detached === undefined && (o.idmap !== 'none' || m.uidMappings || m.gidMappings)) {
     throw new RuntsError('the id-mapped mount was not prepared by the runtime', { configPath });
+  }
+  if (detached === undefined && o.tmpcopyup && m.type === 'tmpfs') {
+    throw new RuntsError('the tmpcopyup tmpfs was not prepared by the runtime', { configPath });
   }
   const isBind = isBindMount(m, o);
   const dest = m.destination;
@@ -159,12 +284,14 @@ function emitMount(
     e.mkdirAll(dest, { what: `create mount point ${dest}`, configPath }, 0o755, asFile);
     e.openInRoot(dest, 0, e.tmp, { what: `open mount point ${dest}`, configPath });
     e.toScratch(e.tmp, step);
-    if (idmapped !== undefined) {
-      e.p.sys('move_mount', [idmapped, e.str(''), e.scratchFd, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], step);
-      e.p.sys('close', [idmapped], step);
+    if (detached !== undefined) {
+      e.p.sys('move_mount', [detached, e.str(''), e.scratchFd, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], step);
+      e.p.sys('close', [detached], step);
     } else if (isBind) {
       // A bind mount ignores every flag but MS_REC: the others take a remount below.
-      e.mount(e.str(source), e.scratchPath, null, o.flags & (MS_BIND | MS_REC) | MS_BIND, null, step);
+      const from = prepared.source === undefined ? source : `/proc/self/fd/${prepared.source}`;
+      e.mount(e.str(from), e.scratchPath, null, o.flags & (MS_BIND | MS_REC) | MS_BIND, null, step);
+      if (prepared.source !== undefined) e.p.sys('close', [prepared.source], step);
     } else {
       const flags = devReadonly(m, o) ? o.flags & ~MS_RDONLY : o.flags;
       const data = m.type && UNLABELED.has(m.type) ? o.data : labelData(o.data, label);
@@ -306,7 +433,7 @@ function emitCgroupMount(
       const dir = bindDirs.find((d) => d.startsWith(`${mountPoint}/`));
       if (!dir) throw new RuntsError(`the container has no cgroup under ${mountPoint} to bind on ${at}`, { configPath });
       // As runc: a recursive bind with the hierarchies' flags, which emitMount applies by remounting.
-      emitMount(e, { destination: at, type: 'bind', source: dir }, i, bundle, label, undefined, { ...o, flags: flags | MS_BIND | MS_REC });
+      emitMount(e, { destination: at, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: flags | MS_BIND | MS_REC });
       continue;
     }
     const step = { what: `mount ${h.fstype} ${h.data} on ${at}`, configPath };
@@ -332,23 +459,85 @@ function emitCgroupMount(
   emitMountAttributes(e, dest, configPath, { ...o, flags: (o.flags & MS_RDONLY) | CGROUP_FLAGS, clearFlags: 0 }, (o.flags & MS_RDONLY) !== 0);
 }
 
-/** Moves the container into its rootfs: pivot_root, or MS_MOVE and chroot. */
+/**
+ * The host's mounts of proc and sysfs that show a whole filesystem, outside the rootfs:
+ * where a user namespace may mount a fresh proc or sysfs, the kernel lets it only if one
+ * is already fully visible in its mount namespace, and with --no-pivot the host's stay
+ * in it, under the rootfs.
+ */
+function revealingMounts(mountinfo: string, rootfs: string): { point: string; fstype: 'proc' | 'sysfs' }[] {
+  const found: { point: string; fstype: 'proc' | 'sysfs' }[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const fields = line.slice(0, sep).split(' ');
+    const fstype = line.slice(sep + 3).split(' ')[0];
+    const point = unescapeMountinfo(fields[4] ?? '');
+    if ((fstype !== 'proc' && fstype !== 'sysfs') || fields[3] !== '/') continue;
+    if (point === rootfs || point.startsWith(`${rootfs}/`)) continue;
+    found.push({ point, fstype });
+  }
+  return found;
+}
+
+/**
+ * With --no-pivot in a user namespace: the host's proc and sysfs mounts come into the
+ * container's mount namespace locked, so the init can neither unmount them nor hide them
+ * from the kernel's visibility check (a mount of its own over them is not locked). So
+ * the intermediate process, still in the host's user namespace, first takes a mount
+ * namespace of its own and covers a directory of each (proc's sys, sysfs's kernel) with
+ * an empty tmpfs: the container's namespace, copied from it, gets the covers locked, and
+ * a host mount with a locked cover is not fully visible. Only for a filesystem the
+ * config does not mount itself: the init's own mount of it needs one fully visible, and
+ * once there, it lets fresh ones in as it would after pivot_root.
+ */
+export function emitCoverRevealingMounts(
+  e: Emitter, spec: Spec, rootfs: string, noPivot: boolean, userNamespace: boolean,
+  mountinfo = () => readFileSync('/proc/self/mountinfo', 'utf8'),
+): void {
+  const ownMountNamespace = spec.linux?.namespaces?.some((n) => n.type === 'mount' && !n.path);
+  if (!noPivot || !userNamespace || !ownMountNamespace) return;
+  const mounted = new Set((spec.mounts ?? []).map((m) => m.type));
+  const covered = revealingMounts(mountinfo(), rootfs).filter((r) => !mounted.has(r.fstype));
+  if (!covered.length) return;
+  const step = { what: 'cover the host\'s proc and sysfs mounts for --no-pivot' };
+  e.p.sys('unshare', [CLONE_NEWNS], step);
+  e.mount(null, e.str('/'), null, MS_SLAVE | MS_REC, null, step);
+  for (const { point, fstype } of covered) {
+    const dir = posix.join(point, fstype === 'proc' ? 'sys' : 'kernel');
+    e.mount(e.str('tmpfs'), e.str(dir), 'tmpfs', MS_RDONLY | CGROUP_FLAGS, 'size=4k,mode=555', { what: `cover ${dir} for --no-pivot` }, { tolerate: [ENOENT] });
+  }
+}
+
+/**
+ * Moves the container into its rootfs: pivot_root, or MS_MOVE and chroot; in the host's
+ * mount namespace (none of its own) only chroot, as runc does.
+ */
 export function emitEnterRoot(e: Emitter, spec: Spec, noPivot: boolean): void {
-  const step = { what: noPivot ? 'move rootfs to / and chroot' : 'pivot_root into rootfs', configPath: 'root.path' };
+  const how = !hasNamespace(spec.linux?.namespaces, 'mount') ? 'chroot' : noPivot ? 'move' : 'pivot';
+  const what = { chroot: 'chroot into rootfs', move: 'move rootfs to / and chroot', pivot: 'pivot_root into rootfs' }[how];
+  const step = { what, configPath: 'root.path' };
   const rootFlags = rootPropagation(spec);
+  const oldRoot = e.p.reg('oldroot');
+  if (how === 'pivot') e.p.sys('openat', [AT_FDCWD, e.str('/'), O_DIRECTORY | O_RDONLY | O_CLOEXEC], step, { save: oldRoot });
   e.p.sys('fchdir', [e.root], step);
-  if (rootFlags & MS_SHARED) {
+  if (how !== 'chroot' && rootFlags & MS_SHARED) {
     // pivot_root refuses a shared current root, and a mount moved onto a shared / would
     // propagate to the host's peers of it.
     e.mount(null, e.str('/'), null, MS_SLAVE, null, step);
   }
-  if (noPivot) {
+  if (how === 'chroot') {
+    e.p.sys('chroot', [e.str('.')], step);
+  } else if (how === 'move') {
     e.mount(e.str('.'), e.str('/'), null, MS_MOVE, null, step);
     e.p.sys('chroot', [e.str('.')], step);
   } else {
     e.p.sys('pivot_root', [e.str('.'), e.str('.')], step);
-    // The old root sits under the new one: detach it without letting the unmount
-    // propagate to the host.
+    // The old root is now stacked on the new one. From a directory of the old root,
+    // make it (and only it: the new root's shared mounts must stay peers of the host's)
+    // a slave, so that detaching it does not propagate to the host.
+    e.p.sys('fchdir', [oldRoot], step);
+    e.p.sys('close', [oldRoot], step);
     e.mount(null, e.str('.'), null, MS_SLAVE | MS_REC, null, step);
     e.p.sys('umount2', [e.str('.'), MNT_DETACH], step);
   }

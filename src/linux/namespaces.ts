@@ -1,10 +1,11 @@
 import { openSync, closeSync } from 'node:fs';
 import type { LinuxNamespace, LinuxNamespaceType } from '../spec/types/config.js';
 import {
-  CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME,
-  CLONE_NEWUSER, CLONE_NEWUTS, NS_GET_NSTYPE, O_CLOEXEC, O_RDONLY,
+  CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME,
+  CLONE_NEWUSER, CLONE_NEWUTS, NS_GET_NSTYPE, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY,
 } from '../sys/constants.js';
 import { libc } from '../sys/libc.js';
+import { syscallNumber } from '../sys/syscalls.js';
 import { RuntsError } from '../errors.js';
 
 /** Each namespace type: its clone flag and its name under /proc/<pid>/ns. */
@@ -75,4 +76,39 @@ export function openNamespace(type: LinuxNamespaceType, path: string, configPath
     throw new RuntsError(`${path} is a ${found} namespace, not a ${type} namespace`, { configPath });
   }
   return fd;
+}
+
+/**
+ * Runs `fn` on this thread in the mount namespace of process `pid`, then comes back.
+ * setns(2) into a mount namespace needs fs information of the thread's own (unshare
+ * CLONE_FS; Node's other threads keep theirs) and moves the working directory, which is
+ * restored after. `fn` must be synchronous: the threadpool stays in this namespace.
+ */
+export function inMountNamespaceOf<T>(pid: number, what: string, fn: () => T): T {
+  const sys = libc();
+  const call = (name: 'unshare' | 'setns' | 'fchdir', a: number, b = 0) => sys.syscall(syscallNumber(name), a, b, 0, 0, 0, 0);
+  const fds: number[] = [];
+  try {
+    const open = (path: string, flags: number) => {
+      fds.push(openSync(path, flags | O_CLOEXEC));
+      return fds[fds.length - 1];
+    };
+    const own = open('/proc/self/ns/mnt', O_RDONLY);
+    const target = open(`/proc/${pid}/ns/mnt`, O_RDONLY);
+    const cwd = open('.', O_PATH | O_DIRECTORY);
+    if (call('unshare', CLONE_FS) < 0) throw new RuntsError(`${what}: unshare fs information`, { errno: sys.errno() });
+    if (call('setns', target, CLONE_NEWNS) < 0) throw new RuntsError(`${what}: join the container's mount namespace`, { errno: sys.errno() });
+    try {
+      return fn();
+    } finally {
+      // Without the way back, this process would go on in the container's mounts.
+      if (call('setns', own, CLONE_NEWNS) < 0 || call('fchdir', cwd) < 0) {
+        throw new RuntsError(`${what}: return to the runtime's mount namespace`, { errno: sys.errno() });
+      }
+    }
+  } catch (err) {
+    throw err instanceof RuntsError ? err : RuntsError.fromNode(what, err);
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
 }

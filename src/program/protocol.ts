@@ -15,5 +15,10 @@ export const MSG_READY = 3;
  * prestart and createRuntime hooks, fills the in-container hooks' stdin, answers one byte.
  */
 export const MSG_HOOKS = 5;
+/**
+ * The init is in its mount namespace, in a user namespace: the runtime opens the bind
+ * sources there and answers one byte carrying their fds (SCM_RIGHTS).
+ */
+export const MSG_MOUNT_SOURCES = 6;
 /** a = index of the failed instruction, b = errno. */
 export const MSG_ERROR = 4;

@@ -35,6 +35,8 @@ export interface ExecOptions {
   console?: ConsoleFds;
   /** The runtime's command line and environment, cleared in the setup processes. */
   argumentArea: ArgumentArea;
+  /** The init's root, open: a container without a mount namespace of its own has only a chroot. */
+  rootFd?: number;
 }
 
 export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
@@ -42,7 +44,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   const p = e.p;
   const report = record(e, 0);
   emitResetSignals(e);
-  emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd), ...(o.console ? [o.console.socket] : [])]);
+  emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd), ...(o.console ? [o.console.socket] : []), ...(o.rootFd === undefined ? [] : [o.rootFd])]);
   emitHideRuntimeArguments(e, o.argumentArea);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, o.spec, o.cgroupProcs);
@@ -62,6 +64,12 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
 
   p.place(child);
   const process = o.spec.process!;
+  if (o.rootFd !== undefined) {
+    const step = { what: 'chroot into the container\'s root' };
+    p.sys('fchdir', [o.rootFd], step);
+    p.sys('chroot', [e.str('.')], step);
+    p.sys('close', [o.rootFd], step);
+  }
   emitEnterCwd(e, process.cwd);
   if (o.console) emitConsole(e, process, o.console, false);
   emitPassFds(e, o.extraFds);

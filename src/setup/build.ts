@@ -5,7 +5,7 @@ import { MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../prog
 import type { NamespacePlan } from '../linux/namespaces.js';
 import { NAMESPACES } from '../linux/namespaces.js';
 import { emitResetSignals } from '../linux/signals.js';
-import { emitEnterRoot, emitMounts, emitPrepareRoot } from '../linux/mounts.js';
+import { emitCoverRevealingMounts, emitEnterRoot, emitMounts, emitPrepareRoot, type MountSources } from '../linux/mounts.js';
 import { emitMaskedPaths, emitReadonlyPaths } from '../linux/paths.js';
 import { emitSysctl } from '../linux/sysctl.js';
 import { emitDevices } from '../linux/devices.js';
@@ -59,8 +59,10 @@ export interface InitOptions {
    * and a cgroup mount without a cgroup namespace binds them.
    */
   cgroupDirs?: string[];
-  /** Fds of the id-mapped mounts the runtime made, by index in mounts[]. */
-  idmapped?: ReadonlyMap<number, number>;
+  /** Fds of the detached mounts the runtime made (id-mapped, tmpcopyup), by index in mounts[]. */
+  detached?: ReadonlyMap<number, number>;
+  /** In a user namespace: the bind sources the runtime sends, and where the init keeps them. */
+  mountSources?: MountSources;
   /** With process.terminal: where the pty master goes, and a free fd for the pty. */
   console?: ConsoleFds;
   /** The runtime's command line and environment, cleared in the setup processes. */
@@ -85,13 +87,14 @@ export function buildInit(o: InitOptions): InitProgram {
   emitResetSignals(e);
   emitCloseInherited(e, 3 + o.extraFds, [
     sock, o.stateDirFd, ...o.joinFds.map((j) => j.fd), ...o.hookStdin.createContainer, ...o.hookStdin.startContainer,
-    ...(o.idmapped?.values() ?? []), ...(o.console ? [o.console.socket] : []),
+    ...(o.detached?.values() ?? []), ...(o.console ? [o.console.socket] : []),
   ]);
   emitHideRuntimeArguments(e, o.argumentArea);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, spec, cgroupProcsFiles(o.cgroupDirs ?? []));
   emitEarlyAttributes(e, process);
   const joinUser = o.joinFds.find((j) => j.type === 'user');
+  emitCoverRevealingMounts(e, spec, o.rootfs, o.noPivot, Boolean(joinUser) || o.namespaces.newUser);
   if (joinUser) {
     p.sys('setns', [joinUser.fd, CLONE_NEWUSER], { what: 'join user namespace', configPath: joinUser.configPath });
   } else if (o.namespaces.newUser) {
@@ -130,7 +133,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.place(init);
   p.sys('umask', [0], { what: 'clear umask for setup' });
   emitPrepareRoot(e, spec, o.rootfs);
-  emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, idmapped: o.idmapped });
+  emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, detached: o.detached, sources: o.mountSources });
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
   if (o.console) emitConsole(e, process, o.console, true);
   if (o.hooksHandshake) {

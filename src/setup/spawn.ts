@@ -11,11 +11,13 @@ import { buildExec, type ExecOptions } from './build-exec.js';
 import type { ArgumentArea } from './process-steps.js';
 import { buildUserNamespaceHolder } from './build-userns.js';
 import { openIdmappedMounts, planIdmappedMounts } from '../linux/idmap.js';
+import { bindSourceMounts, sendMountSources } from '../linux/mounts.js';
+import { makeCopiedUpTmpfs } from '../linux/tmpcopyup.js';
 import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute, warmExecutor } from '../program/executor.js';
-import { MSG_ERROR, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import { hooksOf, runHooks } from '../linux/hooks.js';
 import * as log from '../log.js';
 
@@ -135,8 +137,12 @@ export function spawnInit(o: SpawnOptions): number {
       fds.push(fd);
       return { type: j.type, fd, configPath: j.configPath };
     });
-    const idmapped = openIdmappedMounts(planIdmappedMounts(o.spec, o.bundle), userNamespace);
-    fds.push(...idmapped.values());
+    const detached = openIdmappedMounts(planIdmappedMounts(o.spec, o.bundle), userNamespace);
+    fds.push(...detached.values());
+    for (const [i, fd] of makeCopiedUpTmpfs(o.spec, o.rootfs)) {
+      detached.set(i, fd);
+      fds.push(fd);
+    }
     const stateDirFd = openSync(o.stateDir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     fds.push(stateDirFd);
     const { parentEnd, childEnd } = socketPair(fds);
@@ -147,11 +153,14 @@ export function spawnInit(o: SpawnOptions): number {
     };
     const runtimeHooks = hooksOf(o.spec, 'prestart').length + hooksOf(o.spec, 'createRuntime').length;
     const scratch = scratchFd();
+    // after the scratch fd and the console's pty
+    const sourceIndexes = ns.newUser || ns.join.some((j) => j.type === 'user') ? bindSourceMounts(o.spec) : [];
+    const mountSources = { socket: childEnd, fds: new Map(sourceIndexes.map((i, k) => [i, scratch + 2 + k])) };
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratch, noPivot: o.noPivot, extraFds: o.extraFds,
       console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
-      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, idmapped,
+      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, detached, mountSources,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
@@ -196,6 +205,9 @@ export function spawnInit(o: SpawnOptions): number {
           fds.splice(fds.indexOf(h.write), 1);
         }
         writeSync(parentEnd, Buffer.from([1]));
+      } else if (kind === MSG_MOUNT_SOURCES) {
+        awaitPid();
+        sendMountSources(parentEnd, init, o.spec, o.bundle);
       } else if (kind === MSG_READY) {
         awaitPid();
         break;
@@ -215,7 +227,7 @@ export function spawnInit(o: SpawnOptions): number {
   }
 }
 
-export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds' | 'console' | 'argumentArea'> {
+export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFds' | 'console' | 'argumentArea' | 'rootFd'> {
   /** With process.terminal: the socket the pty master is sent over. */
   consoleFd?: number;
   /** The container init's pid, whose namespaces the process joins. */
@@ -241,9 +253,14 @@ export function spawnExec(o: SpawnExecOptions): number {
         fds.push(fd);
         return { type: j.type, fd };
       });
+    let rootFd: number | undefined;
+    if (!o.namespaces.includes('mount')) {
+      rootFd = openSync(`/proc/${o.initPid}/root`, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      fds.push(rootFd);
+    }
     const { parentEnd, childEnd } = socketPair(fds);
     const console = o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratchFd() };
-    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd, console, argumentArea: argumentArea() }), childEnd, 'exec');
+    const launched = launch(buildExec({ ...o, joinFds, socketFd: childEnd, console, rootFd, argumentArea: argumentArea() }), childEnd, 'exec');
     intermediate = launched.pid;
     closeSync(childEnd);
     const buf = Buffer.alloc(RECORD_BYTES);

@@ -130,11 +130,7 @@ export function checkConfigSemantics(config: Spec, bundleDir: string): Problem[]
     }
   }
 
-  for (const key of ['hostname', 'domainname']) {
-    if (typeof doc[key] === 'string' && doc[key] !== '' && !newNs.has('uts')) {
-      add(key, 'needs a new uts namespace (a linux.namespaces entry of type uts without path)');
-    }
-  }
+  checkHostname(doc, seenNs, add);
 
   if (isObj(doc.process)) checkProcess(doc.process, add);
 
@@ -158,6 +154,7 @@ export function checkConfigSemantics(config: Spec, bundleDir: string): Problem[]
   });
 
   if (linux) checkLinux(linux, seenNs, newNs, add);
+  if (linux) checkPathsWithoutMountNamespace(linux, seenNs, add);
   checkNulBytes(doc, add);
   checkLengths(doc, add);
   for (const key of ['uidMappings', 'gidMappings']) {
@@ -282,6 +279,31 @@ function checkIdMappings(mappings: unknown, at: string, add: Add): void {
     seen.push(r);
   });
   if (bytes > MAX_MAP_BYTES) add(at, `${bytes} bytes as a map: the kernel takes at most ${MAX_MAP_BYTES}`);
+}
+
+/**
+ * hostname and domainname change the container's uts namespace: a new one, or one it
+ * joins by path (runtime-spec: "a UTS namespace"), never the runtime's own.
+ */
+function checkHostname(doc: Loose, seenNs: Map<string, string>, add: Add): void {
+  for (const key of ['hostname', 'domainname']) {
+    if (typeof doc[key] === 'string' && doc[key] !== '' && !seenNs.has('uts')) {
+      add(key, 'needs a uts namespace of the container (a linux.namespaces entry of type uts)');
+    }
+  }
+}
+
+/**
+ * Without a mount namespace the container shares the runtime's mounts: masking a path
+ * would mask it for the host. runc refuses that config too.
+ */
+function checkPathsWithoutMountNamespace(linux: Loose, seenNs: Map<string, string>, add: Add): void {
+  if (seenNs.has('mount')) return;
+  for (const key of ['maskedPaths', 'readonlyPaths']) {
+    if (list(linux[key]).length > 0) {
+      add(`linux.${key}`, 'unable to restrict sys entries without a mount namespace of the container (a linux.namespaces entry of type mount)');
+    }
+  }
 }
 
 function checkVersion(v: unknown, add: (path: string, message: string) => void): void {

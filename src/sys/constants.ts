@@ -38,6 +38,8 @@ export const MS_SHARED = 0x100000;
 export const MS_RELATIME = 0x200000;
 export const MS_STRICTATIME = 0x1000000;
 export const MS_LAZYTIME = 0x2000000;
+export const MS_POSIXACL = 0x10000;
+export const MS_I_VERSION = 0x800000;
 
 // mount_setattr(2) attributes
 export const MOUNT_ATTR_RDONLY = 0x1;
@@ -187,3 +189,10 @@ export const PATH_MAX = 4096;
 export const STATFS_STRUCT_BYTES = 120;
 export const STATFS_FLAGS_OFFSET = 80;
 export const ST_RDONLY = 1;
+
+// fsopen(2) / fsconfig(2) / fsmount(2)
+export const FSOPEN_CLOEXEC = 0x1;
+export const FSCONFIG_SET_FLAG = 0;
+export const FSCONFIG_SET_STRING = 1;
+export const FSCONFIG_CMD_CREATE = 6;
+export const FSMOUNT_CLOEXEC = 0x1;

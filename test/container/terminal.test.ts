@@ -86,3 +86,22 @@ t.test('exec --tty: a pty of its own, relayed by runts', async (t) => {
   t.equal(sb.runts(['exec', '--tty', '--detach', 'tty3', 'true']).stderr.trim(),
     'config.json: process.terminal: cannot allocate tty if runts will detach without setting console socket');
 });
+
+t.test('the pty of a process that is not root is its user\'s, in the group devpts gives', async (t) => {
+  const sb = new Sandbox(t);
+  const config = terminalConfig('stat -c %u:%g $(tty)');
+  config.process.user = { uid: 1000, gid: 1001 };
+  config.mounts.find((m: any) => m.type === 'devpts').options.push('gid=5');
+  const r = spawnSync(RUNTS, ['--root', sb.root, 'run', '--bundle', sb.bundle(config), 'ttyuser'], {
+    input: '', encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL',
+  });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, '1000:5\r\n', 'run: the process\'s uid, the tty group');
+
+  t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(baseConfig(rootfs, ['sleep', '1000'])), 'ttyexec']).status, 0);
+  const exec = spawnSync(RUNTS, ['--root', sb.root, 'exec', '--tty', '--user', '1234:4321', 'ttyexec', 'sh', '-c', 'stat -c %u:%g $(tty)'], {
+    input: '', encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL',
+  });
+  t.equal(exec.status, 0, exec.stderr);
+  t.equal(exec.stdout, '1234:0\r\n', 'exec --tty: the process\'s uid, the group of a devpts without gid=');
+});

@@ -22,6 +22,8 @@ import {
   MS_RELATIME,
   MS_STRICTATIME,
   MS_LAZYTIME,
+  MS_POSIXACL,
+  MS_I_VERSION,
   MOUNT_ATTR_RDONLY,
   MOUNT_ATTR_NOSUID,
   MOUNT_ATTR_NODEV,
@@ -42,6 +44,7 @@ t.test('no options', async (t) => {
     recursiveSet: 0,
     recursiveClear: 0,
     idmap: 'none',
+    tmpcopyup: false,
     data: '',
   };
   t.same(parseMountOptions(undefined), empty);
@@ -222,5 +225,18 @@ t.test('MOUNT_OPTIONS lists every recognised option once, and nothing that is da
   for (const option of ['ro', 'rw', 'rbind', 'rprivate', 'rro', 'rnoatime', 'idmap', 'ridmap', 'defaults', 'nosymfollow']) {
     t.ok(MOUNT_OPTIONS.includes(option), option);
   }
+  // every option of runc's `features` (1.2)
+  const runc = [
+    'acl', 'async', 'atime', 'bind', 'defaults', 'dev', 'diratime', 'dirsync', 'exec', 'iversion', 'lazytime', 'loud', 'mand',
+    'noacl', 'noatime', 'nodev', 'nodiratime', 'noexec', 'noiversion', 'nolazytime', 'nomand', 'norelatime', 'nostrictatime',
+    'nosuid', 'nosymfollow', 'private', 'ratime', 'rbind', 'rdev', 'rdiratime', 'relatime', 'remount', 'rexec', 'rnoatime',
+    'rnodev', 'rnodiratime', 'rnoexec', 'rnorelatime', 'rnostrictatime', 'rnosuid', 'rnosymfollow', 'ro', 'rprivate',
+    'rrelatime', 'rro', 'rrw', 'rshared', 'rslave', 'rstrictatime', 'rsuid', 'rsymfollow', 'runbindable', 'rw', 'shared',
+    'silent', 'slave', 'strictatime', 'suid', 'symfollow', 'sync', 'tmpcopyup', 'unbindable',
+  ];
+  t.same(runc.filter((o) => !MOUNT_OPTIONS.includes(o)), [], 'runc\'s options are all known');
+  t.equal(parseMountOptions(['tmpcopyup']).tmpcopyup, true, 'tmpcopyup is runc\'s extension, not data');
+  t.equal(parseMountOptions(['acl', 'iversion']).flags, MS_POSIXACL | MS_I_VERSION);
+  t.equal(parseMountOptions(['acl', 'noacl']).clearFlags, MS_POSIXACL);
   t.notOk(MOUNT_OPTIONS.includes('mode=755'));
 });

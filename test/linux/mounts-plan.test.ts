@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Emitter } from '../../src/program/emit.js';
-import { cgroupLayout, type CgroupLayout, emitEnterRoot, emitMounts, emitPrepareRoot, labelData } from '../../src/linux/mounts.js';
+import { cgroupLayout, type CgroupLayout, emitCoverRevealingMounts, emitEnterRoot, emitMounts, emitPrepareRoot, labelData } from '../../src/linux/mounts.js';
 import { emitMaskedPaths, emitReadonlyPaths } from '../../src/linux/paths.js';
 import { checkSysctl, dottedKey, emitSysctl, sysctlFile } from '../../src/linux/sysctl.js';
 import { mountAttr, parseMountOptions, perMountAttributes } from '../../src/linux/mount-options.js';
@@ -77,9 +77,28 @@ t.test('bind mounts: remounted with their options; mount_setattr keeps locked fl
   t.ok(l.some((x) => x.startsWith(`mount_setattr(99, "", ${AT_EMPTY_PATH | AT_RECURSIVE}, &`)), 'recursive options with AT_RECURSIVE');
   const idmapped = plan((e) => emitMounts(e, spec((s) => {
     s.mounts = [{ destination: '/data', type: 'bind', source: '/src', options: ['rbind', 'idmap'] }];
-  }), '/b', { idmapped: new Map([[0, 42]]) }));
+  }), '/b', { detached: new Map([[0, 42]]) }));
   t.ok(idmapped.includes(`move_mount(42, "", 99, "", ${MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH})`), 'an id-mapped mount is moved from its fd');
   t.notOk(idmapped.some((x) => x.startsWith('mount("/src"')), 'and not bound');
+});
+
+t.test('--no-pivot in a user namespace: the host\'s whole proc and sysfs mounts get a cover, in a mount namespace of the intermediate', async (t) => {
+  const mountinfo = () => [
+    '22 27 0:21 / /proc rw,relatime - proc proc rw',
+    '23 27 0:22 / /sys rw,relatime - sysfs sysfs rw',
+    '50 27 0:21 /sys /mnt/procsys rw - proc proc rw',
+    '51 27 0:40 / /r/proc rw - proc proc rw',
+    '52 27 0:41 / /host\\040x/proc rw - proc proc rw',
+  ].join('\n');
+  const cover = (noPivot: boolean, userns: boolean, s = spec()) => plan((e) => emitCoverRevealingMounts(e, s, '/r', noPivot, userns, mountinfo));
+  const l = cover(true, true);
+  t.same(l.slice(0, 2), ['unshare(131072)', `mount(0, "/", 0, ${MS_SLAVE | MS_REC}, 0)`], 'a mount namespace of its own, whose mounts do not reach the host');
+  t.same(l.slice(2).map((x) => x.split(', ')[1]), ['"/proc/sys"', '"/sys/kernel"', '"/host x/proc/sys"'], 'whole filesystems outside the rootfs only');
+  t.same(cover(false, true), [], 'nothing with pivot_root');
+  t.same(cover(true, false), [], 'nothing outside a user namespace');
+  t.same(cover(true, true, spec((s) => (s.linux!.namespaces = [{ type: 'mount', path: '/proc/1/ns/mnt' }]))), [], 'nothing in a joined mount namespace');
+  const ownProc = cover(true, true, spec((s) => (s.mounts = [{ destination: '/proc', type: 'proc', source: 'proc' }])));
+  t.same(ownProc.slice(2).map((x) => x.split(', ')[1]), ['"/sys/kernel"'], 'not proc when the container mounts its own');
 });
 
 t.test('a read-only /dev is made read-only after its devices', async (t) => {

@@ -23,7 +23,7 @@ t.test('a config with mistakes: every problem, exit 1', async (t) => {
   t.equal(r.status, 1);
   t.same(r.lines, [
     'problem: config.json: ociVersion: 2.0.0 is not supported; runts implements 1.0.0 up to 1.3.x',
-    'problem: config.json: hostname: needs a new uts namespace (a linux.namespaces entry of type uts without path)',
+    'problem: config.json: hostname: needs a uts namespace of the container (a linux.namespaces entry of type uts)',
     '2 problems: the container cannot run on this host',
   ]);
 });

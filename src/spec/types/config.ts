@@ -259,7 +259,10 @@ export interface Linux {
     [k: string]: LinuxNetDevice | undefined;
   };
   seccomp?: LinuxSeccomp;
-  rootfsPropagation?: 'shared' | 'slave' | 'private' | 'unbindable';
+  /**
+   * The runtime-spec names the first four; engines also send the recursive forms (containerd's CRI: rshared, rslave), which runc accepts.
+   */
+  rootfsPropagation?: 'shared' | 'slave' | 'private' | 'unbindable' | 'rshared' | 'rslave' | 'rprivate' | 'runbindable';
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
