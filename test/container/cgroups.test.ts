@@ -260,24 +260,35 @@ t.test('device rules: only the defaults and the config\'s allowed devices open',
 
 t.test('joining a cgroup that already has processes is allowed, with a warning', async (t) => {
   const sb = sandbox(t);
-  const h = v2 ?? v1('pids')!;
-  const dir = posix.join(h.mountPoint, PREFIX, 'shared');
-  mkdirSync(dir, { recursive: true });
+  // The same process in the cgroup of every hierarchy, as a runtime leaves it.
+  const dirs = host.hierarchies.map((h) => posix.join(h.mountPoint, PREFIX, 'shared'));
   const other = spawn('sleep', ['1000'], { stdio: 'ignore' });
   t.teardown(() => {
     other.kill('SIGKILL');
   });
-  writeFileSync(posix.join(dir, 'cgroup.procs'), String(other.pid));
+  for (const dir of dirs) {
+    mkdirSync(dir, { recursive: true });
+    // a new v1 cpuset has no cpus and no memory nodes, and takes no process then
+    for (const d of [posix.dirname(dir), dir]) {
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+        const f = posix.join(d, file);
+        if (existsSync(f) && read(f) === '') writeFileSync(f, read(posix.join(posix.dirname(d), file)));
+      }
+    }
+    writeFileSync(posix.join(dir, 'cgroup.procs'), String(other.pid));
+  }
   const r = sb.runts(['run', '--bundle', sb.bundle(config(['true'], `/${PREFIX}/shared`)), 'shared']);
   t.equal(r.status, 0, r.stderr);
-  t.match(r.stderr, 'the container joins a cgroup that already holds 1 process(es)');
-  t.ok(existsSync(dir), 'a cgroup create did not make stays');
-  t.equal(other.exitCode, null, 'and so does its process');
+  t.match(r.stderr, 'the container joins a cgroup that already holds 1 process(es)', 'one process, however many hierarchies');
+  t.ok(dirs.every((dir) => existsSync(dir)), 'the cgroups create did not make stay');
+  t.equal(other.exitCode, null, 'and so does their process');
   other.kill('SIGKILL');
-  await until(() => read(posix.join(dir, 'cgroup.procs')) === '');
-  t.same(leftovers(), [posix.join(h.mountPoint, PREFIX), dir]);
-  rmdirSync(dir);
-  rmdirSync(posix.dirname(dir));
+  await until(() => dirs.every((dir) => read(posix.join(dir, 'cgroup.procs')) === ''));
+  t.same(leftovers().sort(), dirs.flatMap((dir) => [posix.dirname(dir), dir]).sort());
+  for (const dir of dirs) {
+    rmdirSync(dir);
+    rmdirSync(posix.dirname(dir));
+  }
 });
 
 /** On a hybrid host: runts in a mount namespace where /sys/fs/cgroup is the cgroup2 hierarchy. */
