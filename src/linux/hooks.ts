@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Hook, Spec } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import * as log from '../log.js';
@@ -23,21 +26,43 @@ function describe(phase: HookPhase, i: number, hook: Hook): string {
 }
 
 /**
- * Runs the hooks of one phase in order, each with the state on stdin. A failure throws;
- * with `warnOnly` (poststart, poststop) it is logged and the next hook runs.
+ * The state as a hook's stdin: an unlinked file holding it. A hook need not read its stdin,
+ * and one that exits without reading must not fail for that; written into a pipe, the
+ * state would meet EPIPE whenever the hook was quicker.
+ */
+function stateInput(state: object): number {
+  const dir = mkdtempSync(join(tmpdir(), 'runts-hook-'));
+  try {
+    const file = join(dir, 'state.json');
+    writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
+    return openSync(file, 'r');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs the hooks of one phase in order, each with the state on stdin; only a hook's exit
+ * status and its timeout decide whether it failed. A failure throws; with `warnOnly`
+ * (poststart, poststop) it is logged and the next hook runs.
  */
 export function runHooks(spec: Spec, phase: HookPhase, state: object, warnOnly = false): void {
-  const input = JSON.stringify(state);
   hooksOf(spec, phase).forEach((hook, i) => {
     const args = hook.args ?? [hook.path];
-    const r = spawnSync(hook.path, args.slice(1), {
-      argv0: args[0] ?? hook.path,
-      env: Object.fromEntries((hook.env ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)])),
-      input,
-      timeout: hook.timeout ? hook.timeout * 1000 : undefined,
-      killSignal: 'SIGKILL',
-      encoding: 'utf8',
-    });
+    const stdin = stateInput(state);
+    let r;
+    try {
+      r = spawnSync(hook.path, args.slice(1), {
+        argv0: args[0] ?? hook.path,
+        env: Object.fromEntries((hook.env ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)])),
+        stdio: [stdin, 'pipe', 'pipe'],
+        timeout: hook.timeout ? hook.timeout * 1000 : undefined,
+        killSignal: 'SIGKILL',
+        encoding: 'utf8',
+      });
+    } finally {
+      closeSync(stdin);
+    }
     let problem: string | undefined;
     if (r.error) problem = (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT' ? `timed out after ${hook.timeout} s` : r.error.message;
     else if (r.signal) problem = `killed by ${r.signal}`;

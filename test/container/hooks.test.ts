@@ -53,6 +53,21 @@ t.test('every hook runs at its point, in its namespace, with the state on stdin'
   t.equal(JSON.parse(readFileSync(join(out, 'poststop.json'), 'utf8')).status, 'stopped');
 });
 
+t.test('hooks that do not read the state on stdin do not fail', async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['sleep', '1000']);
+  // More state than a pipe holds: a hook that exits at once never reads it all.
+  config.annotations = { big: 'x'.repeat(256 << 10) };
+  const quick = [{ path: '/bin/true', args: ['true'] }];
+  config.hooks = { prestart: quick, createRuntime: quick, poststart: quick, poststop: quick };
+  const created = sb.runts(['create', '--bundle', sb.bundle(config), 'quick']);
+  t.same([created.status, created.stderr], [0, ''], 'create');
+  const started = sb.runts(['start', 'quick']);
+  t.same([started.status, started.stderr], [0, ''], 'start');
+  const deleted = sb.runts(['delete', '--force', 'quick']);
+  t.same([deleted.status, deleted.stderr], [0, ''], 'delete, with no warning from poststop');
+});
+
 t.test('a failing prestart, createRuntime or createContainer hook fails create and leaves nothing', async (t) => {
   const sb = new Sandbox(t);
   for (const phase of ['prestart', 'createRuntime', 'createContainer']) {
