@@ -291,6 +291,23 @@ t.test('joining a cgroup that already has processes is allowed, with a warning',
   }
 });
 
+t.test('linux.resources.unified: refused for a v1 controller, written for one cgroup2 holds', { skip: v1('memory') ? false : 'memory is not a v1 controller here' }, async (t) => {
+  const sb = sandbox(t);
+  const r = sb.runts(['run', '--bundle', sb.bundle(config(['true'], `/${PREFIX}/unified`, { unified: { 'memory.max': '10000000' } })), 'uv1']);
+  t.equal(r.status, 1);
+  t.equal(r.stderr.trim(), 'config.json: linux.resources.unified["memory.max"]: cannot use unified on cgroup v1: memory is a cgroup v1 controller on this host');
+  t.same(leftovers(), [], 'nothing made');
+  t.notOk(existsSync(posix.join(sb.root, 'uv1')));
+  if (v2?.controllers.includes('hugetlb') && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB')) {
+    const c = config(['sleep', '1000'], `/${PREFIX}/unified`, { unified: { 'hugetlb.2MB.max': String(4 << 20) } });
+    const ok = sb.runts(['run', '--detach', '--bundle', sb.bundle(c), 'uv2']);
+    t.equal(ok.status, 0, ok.stderr);
+    t.equal(read(posix.join(v2.mountPoint, PREFIX, 'unified', 'hugetlb.2MB.max')), String(4 << 20), 'hugetlb is on cgroup2 here: its file is written');
+    t.equal(sb.runts(['delete', '--force', 'uv2']).status, 0);
+  }
+  t.same(leftovers(), []);
+});
+
 /** On a hybrid host: runts in a mount namespace where /sys/fs/cgroup is the cgroup2 hierarchy. */
 const hybridV2 = v2 && v2.mountPoint !== '/sys/fs/cgroup' ? v2 : undefined;
 

@@ -220,10 +220,15 @@ t.test('what this host cannot do is one clear error, before anything exists', as
   t.equal(fail({ rdma: { mlx5_1: { hcaHandles: 3 } } }), 'config.json: linux.resources.rdma["mlx5_1"]: rdma is not mounted on this host');
   t.equal(fail({ cpu: { realtimeRuntime: 950000 } }, v2()), 'config.json: linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime cpu budget');
   t.equal(fail({ pids: { limit: 5 } }, v2(['memory'])), 'config.json: linux.resources.pids: this host\'s cgroup2 hierarchy has no pids controller');
-  t.equal(fail({ unified: { 'memory.high': '1G' } }), 'config.json: linux.resources.unified["memory.high"]: this host\'s cgroup2 hierarchy has no memory controller',
-    'hybrid: unified keys only for the controllers cgroup2 holds');
+  t.equal(fail({ unified: { 'memory.high': '1G' } }),
+    'config.json: linux.resources.unified["memory.high"]: cannot use unified on cgroup v1: memory is a cgroup v1 controller on this host',
+    'hybrid: unified keys only for the controllers cgroup2 holds, as runc refuses them on v1');
   t.equal(fail({ unified: { 'memory.high': '1G' } }, parseCgroupHost(HYBRID_MOUNTINFO.split('\n').slice(0, 9).join('\n'), HYBRID_CGROUP, () => [])),
-    'config.json: linux.resources.unified["memory.high"]: this host has no cgroup2 hierarchy');
+    'config.json: linux.resources.unified["memory.high"]: cannot use unified on cgroup v1: this host has no cgroup2 hierarchy');
+  t.equal(fail({ unified: { 'rdma.max': 'mlx 1' } }), 'config.json: linux.resources.unified["rdma.max"]: this host\'s cgroup2 hierarchy has no rdma controller',
+    'a controller no hierarchy holds');
+  t.same(writes(planCgroups(spec({ cgroupsPath: '/r/c', resources: { unified: { 'hugetlb.2MB.max': '4194304' } } }), 'c', hybrid())).filter((l) => l.includes('hugetlb')),
+    ['/sys/fs/cgroup/unified/r/c/hugetlb.2MB.max=4194304'], 'hybrid: a key of a controller cgroup2 holds is written');
   t.equal(fail({ unified: { '../x': '1' } }, v2()), 'config.json: linux.resources.unified["../x"]: must name a cgroup file such as memory.high');
   t.equal(fail({ hugepageLimits: [{ pageSize: '2MB/../x', limit: 1 }] }), 'config.json: linux.resources.hugepageLimits[0].pageSize: page size must look like 2MB or 1GB, got "2MB/../x"');
   t.equal(fail({ blockIO: { leafWeight: 10 } }, v2()), 'config.json: linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weights');
