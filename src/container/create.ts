@@ -15,6 +15,7 @@ import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
 import { createCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
+import { frozenCgroup } from '../linux/cgroups/freezer.js';
 import { procStat } from './proc.js';
 import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -68,6 +69,12 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   if (o.systemdCgroup) throw new RuntsError('--systemd-cgroup is not supported: runts manages cgroups through the cgroup file system');
   // Planned before anything exists: a resource this host cannot apply fails here.
   const cgroupPlan = planCgroups(spec, id, readCgroupHost());
+  const frozen = frozenCgroup(cgroupPlan.dirs.map((d) => d.path));
+  if (frozen !== undefined) {
+    throw new RuntsError(`container's cgroup unexpectedly frozen: ${frozen}`, {
+      configPath: spec.linux?.cgroupsPath === undefined ? undefined : 'linux.cgroupsPath',
+    });
+  }
   const made: { cgroups?: CgroupState; consoleFd?: number } = {};
   ensureRoot(root);
   const dir = containerDir(root, id);

@@ -308,6 +308,28 @@ t.test('linux.resources.unified: refused for a v1 controller, written for one cg
   t.same(leftovers(), []);
 });
 
+t.test('a frozen cgroup is refused before anything is made, as runc does', async (t) => {
+  const sb = sandbox(t);
+  const freezers = [
+    ...(v1('freezer') ? [{ h: v1('freezer')!, file: 'freezer.state', frozen: 'FROZEN', thawed: 'THAWED' }] : []),
+    ...(v2 ? [{ h: v2, file: 'cgroup.freeze', frozen: '1', thawed: '0' }] : []),
+  ];
+  for (const [i, f] of freezers.entries()) {
+    const dir = posix.join(f.h.mountPoint, PREFIX, `frozen${i}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(posix.join(dir, f.file), f.frozen);
+    const id = `frozen${i}`;
+    const r = sb.runts(['run', '--detach', '--bundle', sb.bundle(config(['true'], `/${PREFIX}/frozen${i}`)), id], { timeout: 20_000 });
+    t.equal(r.status, 1, `${f.file} ${f.frozen}: refused, not waited on`);
+    t.equal(r.stderr.trim(), `config.json: linux.cgroupsPath: container's cgroup unexpectedly frozen: ${dir}`);
+    t.notOk(existsSync(posix.join(sb.root, id)), 'no state directory');
+    t.same(leftovers(), [posix.join(f.h.mountPoint, PREFIX), dir], 'no cgroup made');
+    writeFileSync(posix.join(dir, f.file), f.thawed);
+    rmdirSync(dir);
+    rmdirSync(posix.dirname(dir));
+  }
+});
+
 /** On a hybrid host: runts in a mount namespace where /sys/fs/cgroup is the cgroup2 hierarchy. */
 const hybridV2 = v2 && v2.mountPoint !== '/sys/fs/cgroup' ? v2 : undefined;
 
