@@ -79,6 +79,7 @@ export async function run(id: string, command: string[], flags: ExecFlags, g: Gl
   try {
     pid = execProcess(g.root, id, process, {
       extraFds: parseCount(flags.preserveFds, '--preserve-fds'), pidFile: flags.pidFile, consoleFd: connected ?? pair?.theirs,
+      ignorePaused: flags.ignorePaused,
     });
     if (pair) master = receiveMaster(pair.ours);
   } finally {

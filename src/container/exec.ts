@@ -13,6 +13,11 @@ export interface ExecOptions {
   pidFile?: string;
   /** With process.terminal: the socket the pty master is sent over. */
   consoleFd?: number;
+  /**
+   * --ignore-paused: exec in a paused container too. As with runc, the process joins the
+   * frozen cgroups and freezes there: exec returns once the container is resumed.
+   */
+  ignorePaused?: boolean;
 }
 
 /**
@@ -23,7 +28,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   const state = readState(root, id);
   const status = statusOf(root, state);
   if (status === 'stopped') throw new RuntsError('cannot exec in a stopped container');
-  if (status === 'paused') throw new RuntsError('cannot exec in a paused container');
+  if (status === 'paused' && !o.ignorePaused) throw new RuntsError('cannot exec in a paused container (use --ignore-paused to override)');
   if (!process.args?.length) throw new RuntsError('process.args must not be empty', { configPath: 'process.args' });
   if (!isAbsolute(process.cwd)) throw new RuntsError(`cwd ${process.cwd} must be an absolute path`, { configPath: 'process.cwd' });
   if (process.terminal && o.consoleFd === undefined) {
