@@ -107,7 +107,7 @@ const ALL: LinuxResources = {
   memory: { limit: 67108864, reservation: 33554432, swap: 134217728, swappiness: 10, disableOOMKiller: true, kernel: 1 },
   cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0-1', mems: '0' },
   pids: { limit: 4 },
-  blockIO: { weight: 500, throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 30 }] },
+  blockIO: { weight: 500, weightDevice: [{ major: 8, minor: 0, weight: 300 }], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 30 }] },
   hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }],
 };
 
@@ -127,7 +127,8 @@ t.test('resources on v1 (hybrid host): v1 files, hugetlb in the cgroup2 hierarch
     '/sys/fs/cgroup/memory/r/c/memory.swappiness=10',
     '/sys/fs/cgroup/memory/r/c/memory.oom_control=1',
     '/sys/fs/cgroup/pids/r/c/pids.max=4',
-    '/sys/fs/cgroup/blkio/r/c/blkio.bfq.weight=500',
+    '/sys/fs/cgroup/blkio/r/c/blkio.weight=500',
+    '/sys/fs/cgroup/blkio/r/c/blkio.weight_device=8:0 300',
     '/sys/fs/cgroup/blkio/r/c/blkio.throttle.read_bps_device=8:0 1048576',
     '/sys/fs/cgroup/blkio/r/c/blkio.throttle.write_iops_device=8:16 30',
     '/sys/fs/cgroup/unified/r/c/hugetlb.2MB.max=4194304',
@@ -137,7 +138,9 @@ t.test('resources on v1 (hybrid host): v1 files, hugetlb in the cgroup2 hierarch
   t.same(byFile('memory.memsw.limit_in_bytes').map((w) => Boolean(w.mayFail)), [true, false],
     'memsw is tried before the limit and written again after it');
   t.same(byFile('cpu.cfs_period_us').map((w) => Boolean(w.mayFail)), [true, false]);
-  t.same(byFile('blkio.bfq.weight')[0].choices.map((c) => c.file), ['blkio.bfq.weight', 'blkio.weight'], 'the first weight file that exists');
+  t.same(byFile('blkio.weight')[0].choices.map((c) => c.file), ['blkio.weight', 'blkio.bfq.weight'], 'the first weight file that exists, as runc');
+  t.same(byFile('blkio.weight_device')[0].choices.map((c) => c.file), ['blkio.weight_device', 'blkio.bfq.weight_device'],
+    'a device\'s weight goes to a weight_device file, never to the cgroup\'s own weight');
   t.equal(byFile('hugetlb.2MB.rsvd.max')[0].optional, true, 'reservations only where the kernel has them');
   t.same(plan.enable, [{ controller: 'hugetlb', configPath: 'linux.resources.hugepageLimits[0]' }], 'cgroup2 parents enable hugetlb');
   t.same(plan.warnings, ['config.json: linux.resources.memory.kernel: ignored: the kernel no longer limits kernel memory apart']);
@@ -178,6 +181,7 @@ t.test('resources on v2: v2 files and runc\'s conversions', async (t) => {
     `${dir}/memory.low=33554432`,
     `${dir}/pids.max=4`,
     `${dir}/io.bfq.weight=500`,
+    `${dir}/io.bfq.weight=8:0 300`,
     `${dir}/io.max=8:0 rbps=1048576`,
     `${dir}/io.max=8:16 wiops=30`,
     `${dir}/hugetlb.2MB.max=4194304`,
