@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
@@ -8,7 +8,7 @@ import { hasNamespace } from '../linux/namespaces.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { spawnInit } from '../setup/spawn.js';
-import { runHooks } from '../linux/hooks.js';
+import { HOOK_STDERR, hookError, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
@@ -91,6 +91,12 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       if (sys.mkfifo(fifo, 0o622) < 0) throw new RuntsError(`mkfifo ${fifo}`, { errno: sys.errno() });
       // The init may have switched to an unprivileged user before it opens the fifo.
       chmodSync(fifo, 0o622);
+      if (hooksOf(spec, 'createContainer').length + hooksOf(spec, 'startContainer').length > 0) {
+        // and so when it gives a hook this file as stderr
+        const stderr = join(dir, HOOK_STDERR);
+        writeFileSync(stderr, '');
+        chmodSync(stderr, 0o622);
+      }
       const rootfs = rootfsPath(spec, bundle);
       const cgroups = (made.cgroups = createCgroups(cgroupPlan));
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
@@ -118,7 +124,12 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       log.debug(`created ${id}: init pid ${pid}`);
       return state;
     });
-  } catch (err) {
+  } catch (caught) {
+    let err = caught;
+    const failedHook = err instanceof RuntsError ? /^hooks\.createContainer\[(\d+)\]$/.exec(err.configPath ?? '') : null;
+    if (failedHook && err instanceof RuntsError && err.errno === undefined) {
+      err = hookError(spec, 'createContainer', Number(failedHook[1]), undefined, readHookStderr(dir));
+    }
     // spawnInit has killed and reaped the container's processes by now
     if (made.cgroups) removeCgroups(made.cgroups);
     rmSync(dir, { recursive: true, force: true });
