@@ -5,7 +5,7 @@ import { readState, statusOf, writeAtomic } from './state.js';
 import { spawnExec } from '../setup/spawn.js';
 import { hostBounding, lastCap, planCapabilities } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
-import { cgroupProcsFiles } from '../linux/cgroups/join.js';
+import { cgroupProcsFiles, execCgroupDirs } from '../linux/cgroups/join.js';
 import * as log from '../log.js';
 
 export interface ExecOptions {
@@ -46,7 +46,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     extraFds: o.extraFds,
     capabilities,
     lastCap: lastCap(),
-    cgroupProcs: cgroupProcsFiles(state.cgroups?.paths ?? []),
+    cgroupProcs: cgroupProcsFiles(execCgroupDirs(state.cgroups?.paths ?? [], state.pid)),
     consoleFd: process.terminal ? o.consoleFd : undefined,
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(pid));

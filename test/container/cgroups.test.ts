@@ -330,6 +330,43 @@ t.test('a frozen cgroup is refused before anything is made, as runc does', async
   }
 });
 
+/** A controller the root of the cgroup2 hierarchy passes on to its children. */
+const v2Passed = v2 && read(posix.join(v2.mountPoint, 'cgroup.subtree_control')).split(' ').filter(Boolean)[0];
+
+t.test('exec joins every cgroup of the container, cgroup2 too; delete --force removes the cgroups made below it', { skip: v2Passed ? false : 'no cgroup2 controller enabled' }, async (t) => {
+  const sb = sandbox(t);
+  // As a nested runtime or systemd does: the init moves to a cgroup of its own and enables
+  // a controller for it, after which no process may join the container's cgroup2 directory.
+  const inside = v2!.mountPoint === '/sys/fs/cgroup' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  // the controller must be on in the parents for the container to pass it on
+  const parent = posix.join(v2!.mountPoint, PREFIX);
+  mkdirSync(parent, { recursive: true });
+  writeFileSync(posix.join(parent, 'cgroup.subtree_control'), `+${v2Passed}`);
+  const c = config(['sh', '-c', `mkdir ${inside}/init && echo $$ > ${inside}/init/cgroup.procs && echo +${v2Passed} > ${inside}/cgroup.subtree_control && echo ready > /dev/shm/ready; sleep 1000`], `/${PREFIX}/nested`);
+  if (!c.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup')) c.linux.namespaces.push({ type: 'cgroup' });
+  c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'rw'] });
+  t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(c), 'nested']).status, 0);
+  const pid = pidOf(sb, 'nested');
+  t.ok(await until(() => existsSync(`/proc/${pid}/root/dev/shm/ready`)), 'the container made its own cgroup');
+  const pidFile = posix.join(sb.dir, 'exec.pid');
+  // The detached process keeps runts' stdio: no pipes, or spawnSync would wait for it.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_EXTRA_CA_CERTS;
+  const r = spawnSync(RUNTS, ['--root', sb.root, 'exec', '--detach', '--pid-file', pidFile, 'nested', 'sleep', '1000'], { env, stdio: 'ignore', timeout: 30_000 });
+  t.equal(r.status, 0, 'exec succeeds');
+  const exec = Number(read(pidFile));
+  t.same(cgroupLines(readFileSync(`/proc/${exec}/cgroup`, 'utf8')), cgroupLines(readFileSync(`/proc/${pid}/cgroup`, 'utf8')),
+    'the exec\'d process is in the init\'s cgroup of every hierarchy, v1 and cgroup2');
+  // and a cgroup made from the host below the container's, with a process in it
+  const pidsDir = where(`${PREFIX}/nested`, 'pids')!.dir;
+  mkdirSync(posix.join(pidsDir, 'host-made'));
+  writeFileSync(posix.join(pidsDir, 'host-made', 'cgroup.procs'), String(exec));
+  t.equal(sb.runts(['delete', '--force', 'nested']).status, 0);
+  t.same(leftovers(), [parent], 'no cgroup left but the parent the test made, the container\'s own and the host-made one included');
+  rmdirSync(parent);
+});
+
 /** On a hybrid host: runts in a mount namespace where /sys/fs/cgroup is the cgroup2 hierarchy. */
 const hybridV2 = v2 && v2.mountPoint !== '/sys/fs/cgroup' ? v2 : undefined;
 
