@@ -12,7 +12,7 @@ import { destroyContainer } from './delete.js';
 /**
  * start: lets the waiting init go on to exec the user's process. Opening exec.fifo
  * unblocks the init's open; the init runs the startContainer hooks, then its one byte
- * says it goes on to execve. The fifo is opened read-write so the open never blocks, and
+ * says it goes on to execve (or a record says which hook failed). The fifo is opened read-write so the open never blocks, and
  * the wait polls so a dead init is noticed. A failure here destroys the container and runs
  * the poststop hooks (runtime.md lifecycle steps 7 and 9).
  */
@@ -36,9 +36,7 @@ export function startContainer(root: string, id: string): void {
         if (r < 0 && sys.errno() !== 4) throw new RuntsError('poll exec.fifo', { errno: sys.errno() });
         if (!isAlive(state.pid, state.startTime)) {
           destroyContainer(root, state);
-          throw new RuntsError('the container init exited during start: it was killed', {
-            configPath: (state.config.hooks?.startContainer ?? []).length ? 'hooks.startContainer' : undefined,
-          });
+          throw new RuntsError('the container init exited during start: it was killed');
         }
       }
       // The acknowledging byte, or the record of a failed startContainer hook.
