@@ -85,6 +85,7 @@ export async function run(id: string, command: string[], flags: ExecFlags, g: Gl
   try {
     pid = execProcess(g.root, id, process, {
       extraFds, pidFile: flags.pidFile, consoleFd: connected ?? pair?.theirs,
+      ignorePaused: flags.ignorePaused,
     });
     if (pair) master = receiveMaster(pair.ours);
   } finally {

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
@@ -8,13 +8,14 @@ import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { reap, spawnInit } from '../setup/spawn.js';
-import { runHooks } from '../linux/hooks.js';
+import { HOOK_STDERR, hookError, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
 import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
 import { createCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
+import { frozenCgroup } from '../linux/cgroups/freezer.js';
 import { procStat } from './proc.js';
 import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -81,6 +82,12 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   if (o.systemdCgroup) throw new RuntsError('--systemd-cgroup is not supported: runts manages cgroups through the cgroup file system');
   // Planned before anything exists: a resource this host cannot apply fails here.
   const cgroupPlan = planCgroups(spec, id, readCgroupHost());
+  const frozen = frozenCgroup(cgroupPlan.dirs.map((d) => d.path));
+  if (frozen !== undefined) {
+    throw new RuntsError(`container's cgroup unexpectedly frozen: ${frozen}`, {
+      configPath: spec.linux?.cgroupsPath === undefined ? undefined : 'linux.cgroupsPath',
+    });
+  }
   const extra = extraFds(o.preserveFds);
   const pidFile = o.pidFile ? resolve(o.pidFile) : undefined;
   if (pidFile !== undefined) checkPidFile(pidFile);
@@ -100,6 +107,12 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       if (sys.mkfifo(fifo, 0o622) < 0) throw new RuntsError(`mkfifo ${fifo}`, { errno: sys.errno() });
       // The init may have switched to an unprivileged user before it opens the fifo.
       chmodSync(fifo, 0o622);
+      if (hooksOf(spec, 'createContainer').length + hooksOf(spec, 'startContainer').length > 0) {
+        // and so when it gives a hook this file as stderr
+        const stderr = join(dir, HOOK_STDERR);
+        writeFileSync(stderr, '');
+        chmodSync(stderr, 0o622);
+      }
       const rootfs = rootfsPath(spec, bundle);
       const cgroups = (made.cgroups = createCgroups(cgroupPlan));
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
@@ -127,7 +140,12 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       log.debug(`created ${id}: init pid ${pid}`);
       return state;
     });
-  } catch (err) {
+  } catch (caught) {
+    let err = caught;
+    const failedHook = err instanceof RuntsError ? /^hooks\.createContainer\[(\d+)\]$/.exec(err.configPath ?? '') : null;
+    if (failedHook && err instanceof RuntsError && err.errno === undefined) {
+      err = hookError(spec, 'createContainer', Number(failedHook[1]), undefined, readHookStderr(dir));
+    }
     // A failing spawnInit has killed and reaped the container's processes; after it, the
     // init waits on exec.fifo and is a child of runts (CLONE_PARENT).
     if (made.pid !== undefined) {

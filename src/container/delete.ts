@@ -39,10 +39,15 @@ export function destroyContainer(root: string, state: ContainerState): void {
   runHooks(state.config, 'poststop', { ...hookState(state), status: 'stopped' }, true);
 }
 
-/** delete: removes a stopped container and all create made; --force kills it first. */
+/**
+ * delete: removes a stopped container and all create made; --force kills it first. As with
+ * runc, --force of a container that does not exist succeeds: engines delete whatever may
+ * be left after a failure, and expect no error when nothing is.
+ */
 export function deleteContainer(root: string, id: string, force: boolean): void {
+  const dir = containerDir(root, id);
+  if (force && !existsSync(dir)) return;
   withLock(root, id, () => {
-    const dir = containerDir(root, id);
     if (!existsSync(join(dir, 'state.json')) || (force && !stateReadable(root, id))) {
       // a create that died before writing its state: nothing runs, only the directory is left
       rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,8 @@ import { readState, statusOf, writeAtomic } from './state.js';
 import { spawnExec } from '../setup/spawn.js';
 import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
-import { cgroupProcsFiles } from '../linux/cgroups/join.js';
+import { cgroupProcsFiles, execCgroupDirs } from '../linux/cgroups/join.js';
+import * as log from '../log.js';
 import { checkPassedFds } from './passed-fds.js';
 
 export interface ExecOptions {
@@ -13,6 +14,11 @@ export interface ExecOptions {
   pidFile?: string;
   /** With process.terminal: the socket the pty master is sent over. */
   consoleFd?: number;
+  /**
+   * --ignore-paused: exec in a paused container too. As with runc, the process joins the
+   * frozen cgroups and freezes there: exec returns once the container is resumed.
+   */
+  ignorePaused?: boolean;
 }
 
 /**
@@ -23,7 +29,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   const state = readState(root, id);
   const status = statusOf(root, state);
   if (status === 'stopped') throw new RuntsError('cannot exec in a stopped container');
-  if (status === 'paused') throw new RuntsError('cannot exec in a paused container');
+  if (status === 'paused' && !o.ignorePaused) throw new RuntsError('cannot exec in a paused container (use --ignore-paused to override)');
   if (!process.args?.length) throw new RuntsError('process.args must not be empty', { configPath: 'process.args' });
   if (!isAbsolute(process.cwd)) throw new RuntsError(`cwd ${process.cwd} must be an absolute path`, { configPath: 'process.cwd' });
   if (process.terminal && o.consoleFd === undefined) {
@@ -40,7 +46,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     extraFds: o.extraFds,
     capabilities,
     lastCap: lastCap(),
-    cgroupProcs: cgroupProcsFiles(state.cgroups?.paths ?? []),
+    cgroupProcs: cgroupProcsFiles(execCgroupDirs(state.cgroups?.paths ?? [], state.pid)),
     consoleFd: process.terminal ? o.consoleFd : undefined,
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(pid));

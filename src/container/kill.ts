@@ -22,11 +22,19 @@ export function signalContainer(state: ContainerState, signal: number, all: bool
   if (signal === SIGKILL && state.cgroups && isPaused(state.cgroups)) thaw(state.cgroups);
 }
 
-/** kill: only a created, running or paused container can be signalled. */
+/**
+ * kill: only a created, running or paused container's init can be signalled. With `all`,
+ * a stopped container is no error, as with runc: whatever is left in its cgroup gets the
+ * signal, which is nothing once all have exited.
+ */
 export function killContainer(root: string, id: string, signal: number, all: boolean): void {
   withLock(root, id, () => {
     const state = readState(root, id);
     const status = statusOf(root, state);
+    if (status === 'stopped' && all) {
+      if (state.cgroups) for (const pid of containerPids(state)) libc().kill(pid, signal);
+      return;
+    }
     if (status !== 'created' && status !== 'running' && status !== 'paused') throw new RuntsError('container not running');
     signalContainer(state, signal, all);
   });

@@ -6,13 +6,13 @@ import { O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLIN } from '../sys/constants.js';
 import { FIFO, containerDir, hookState, readState, statusOf } from './state.js';
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
-import { runHooks } from '../linux/hooks.js';
+import { START_HOOK_RECORD_BYTES, hookError, parseStartHookRecord, readHookStderr, runHooks, waitStatusText } from '../linux/hooks.js';
 import { destroyContainer } from './delete.js';
 
 /**
  * start: lets the waiting init go on to exec the user's process. Opening exec.fifo
  * unblocks the init's open; the init runs the startContainer hooks, then its one byte
- * says it goes on to execve. The fifo is opened read-write so the open never blocks, and
+ * says it goes on to execve (or a record says which hook failed). The fifo is opened read-write so the open never blocks, and
  * the wait polls so a dead init is noticed. A failure here destroys the container and runs
  * the poststop hooks (runtime.md lifecycle steps 7 and 9).
  */
@@ -22,7 +22,8 @@ export function startContainer(root: string, id: string): void {
     const status = statusOf(root, state);
     if (status === 'stopped') throw new RuntsError('cannot start a container that has stopped');
     if (status !== 'created') throw new RuntsError(`cannot start an already ${status} container`);
-    const fifo = join(containerDir(root, id), FIFO);
+    const dir = containerDir(root, id);
+    const fifo = join(dir, FIFO);
     const fd = openSync(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     try {
       const sys = libc();
@@ -35,12 +36,17 @@ export function startContainer(root: string, id: string): void {
         if (r < 0 && sys.errno() !== 4) throw new RuntsError('poll exec.fifo', { errno: sys.errno() });
         if (!isAlive(state.pid, state.startTime)) {
           destroyContainer(root, state);
-          throw new RuntsError('the container init exited during start: a startContainer hook failed or it was killed', {
-            configPath: (state.config.hooks?.startContainer ?? []).length ? 'hooks.startContainer' : undefined,
-          });
+          throw new RuntsError('the container init exited during start: it was killed');
         }
       }
-      readSync(fd, Buffer.alloc(1), 0, 1, null);
+      // The acknowledging byte, or the record of a failed startContainer hook.
+      const buf = Buffer.alloc(START_HOOK_RECORD_BYTES);
+      const failed = parseStartHookRecord(buf, readSync(fd, buf, 0, buf.length, null));
+      if (failed) {
+        const err = hookError(state.config, 'startContainer', failed.index, waitStatusText(failed.status), readHookStderr(dir));
+        destroyContainer(root, state);
+        throw err;
+      }
     } finally {
       closeSync(fd);
     }

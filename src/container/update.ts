@@ -6,6 +6,7 @@ import { withLock } from './lock.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
 import { updateCgroups } from '../linux/cgroups/apply.js';
+import * as log from '../log.js';
 
 /** Resource groups whose fields an update changes one by one; anything else is replaced. */
 const MERGED = new Set(['memory', 'cpu', 'pids', 'blockIO']);
@@ -20,7 +21,11 @@ export function mergeResources(old: LinuxResources | undefined, update: LinuxRes
     const before = merged[key];
     merged[key] = MERGED.has(key) && isObject(before) && isObject(value) ? { ...before, ...value } : value;
   }
-  return merged as LinuxResources;
+  const result = merged as LinuxResources;
+  // Unlimited memory with no word on swap lifts the swap limit too, as runc does: the old
+  // memory+swap figure would be below an unlimited memory, which the kernel refuses.
+  if (update.memory?.limit === -1 && update.memory.swap === undefined) result.memory = { ...result.memory, swap: -1 };
+  return result;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -36,12 +41,13 @@ export function updateContainer(root: string, id: string, update: LinuxResources
     const state = readState(root, id);
     if (statusOf(root, state) === 'stopped') throw new RuntsError('container not running');
     if (!state.cgroups) throw new RuntsError('the container has no cgroups to update');
-    if (update.devices !== undefined) {
-      throw new RuntsError('device rules cannot be updated', { configPath: 'linux.resources.devices' });
-    }
+    // As with runc, an update leaves the device rules alone: engines send them with the
+    // rest, and rewriting them on a live container would deny devices in between.
+    const { devices, ...limits } = update;
+    if (devices !== undefined) log.warn('config.json: linux.resources.devices: ignored: device rules are not updated on a live container');
     const config: Spec = {
       ...state.config,
-      linux: { ...state.config.linux, resources: mergeResources(state.config.linux?.resources, update) },
+      linux: { ...state.config.linux, resources: mergeResources(state.config.linux?.resources, limits) },
     };
     assertConfigSchema(config);
     const plan = planCgroups(config, id, readCgroupHost());

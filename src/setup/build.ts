@@ -140,7 +140,7 @@ export function buildInit(o: InitOptions): InitProgram {
     p.sys('write', [sock, record(e, MSG_HOOKS), RECORD_BYTES], { what: 'ask for the runtime hooks' });
     p.sys('read', [sock, p.bytes(8), 1], { what: 'wait for the runtime hooks', configPath: 'hooks' }, { nonzero: true });
   }
-  emitContainerHooks(e, spec, 'createContainer', o.hookStdin.createContainer);
+  emitContainerHooks(e, spec, 'createContainer', o.hookStdin.createContainer, { stateDirFd: o.stateDirFd });
   const cwd = process.cwd;
   e.mkdirAll(cwd, { what: `create working directory ${cwd}`, configPath: 'process.cwd' });
   emitEnterRoot(e, spec, o.noPivot);
@@ -164,7 +164,7 @@ export function buildInit(o: InitOptions): InitProgram {
   const fifo = p.reg('fifo');
   p.sys('openat', [o.stateDirFd, e.str('exec.fifo'), O_WRONLY | O_CLOEXEC], { what: 'wait for start' }, { save: fifo });
   p.reportOnStderr();
-  emitContainerHooks(e, spec, 'startContainer', o.hookStdin.startContainer);
+  emitContainerHooks(e, spec, 'startContainer', o.hookStdin.startContainer, { stateDirFd: o.stateDirFd, fifo });
   p.sys('write', [fifo, e.str('0'), 1], { what: 'acknowledge start' });
   p.sys('close', [fifo], { what: 'close exec.fifo' });
 

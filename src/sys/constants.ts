@@ -65,6 +65,7 @@ export const O_RDWR = 0x2;
 export const O_CREAT = 0x40;
 export const O_EXCL = 0x80;
 export const O_NOCTTY = 0x100;
+export const O_TRUNC = 0x200;
 export const O_NONBLOCK = 0x800;
 export const O_DIRECTORY = 0x10000;
 export const O_NOFOLLOW = 0x20000;

@@ -260,24 +260,111 @@ t.test('device rules: only the defaults and the config\'s allowed devices open',
 
 t.test('joining a cgroup that already has processes is allowed, with a warning', async (t) => {
   const sb = sandbox(t);
-  const h = v2 ?? v1('pids')!;
-  const dir = posix.join(h.mountPoint, PREFIX, 'shared');
-  mkdirSync(dir, { recursive: true });
+  // The same process in the cgroup of every hierarchy, as a runtime leaves it.
+  const dirs = host.hierarchies.map((h) => posix.join(h.mountPoint, PREFIX, 'shared'));
   const other = spawn('sleep', ['1000'], { stdio: 'ignore' });
   t.teardown(() => {
     other.kill('SIGKILL');
   });
-  writeFileSync(posix.join(dir, 'cgroup.procs'), String(other.pid));
+  for (const dir of dirs) {
+    mkdirSync(dir, { recursive: true });
+    // a new v1 cpuset has no cpus and no memory nodes, and takes no process then
+    for (const d of [posix.dirname(dir), dir]) {
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+        const f = posix.join(d, file);
+        if (existsSync(f) && read(f) === '') writeFileSync(f, read(posix.join(posix.dirname(d), file)));
+      }
+    }
+    writeFileSync(posix.join(dir, 'cgroup.procs'), String(other.pid));
+  }
   const r = sb.runts(['run', '--bundle', sb.bundle(config(['true'], `/${PREFIX}/shared`)), 'shared']);
   t.equal(r.status, 0, r.stderr);
-  t.match(r.stderr, 'the container joins a cgroup that already holds 1 process(es)');
-  t.ok(existsSync(dir), 'a cgroup create did not make stays');
-  t.equal(other.exitCode, null, 'and so does its process');
+  t.match(r.stderr, 'the container joins a cgroup that already holds 1 process(es)', 'one process, however many hierarchies');
+  t.ok(dirs.every((dir) => existsSync(dir)), 'the cgroups create did not make stay');
+  t.equal(other.exitCode, null, 'and so does their process');
   other.kill('SIGKILL');
-  await until(() => read(posix.join(dir, 'cgroup.procs')) === '');
-  t.same(leftovers(), [posix.join(h.mountPoint, PREFIX), dir]);
-  rmdirSync(dir);
-  rmdirSync(posix.dirname(dir));
+  await until(() => dirs.every((dir) => read(posix.join(dir, 'cgroup.procs')) === ''));
+  t.same(leftovers().sort(), dirs.flatMap((dir) => [posix.dirname(dir), dir]).sort());
+  for (const dir of dirs) {
+    rmdirSync(dir);
+    rmdirSync(posix.dirname(dir));
+  }
+});
+
+t.test('linux.resources.unified: refused for a v1 controller, written for one cgroup2 holds', { skip: v1('memory') ? false : 'memory is not a v1 controller here' }, async (t) => {
+  const sb = sandbox(t);
+  const r = sb.runts(['run', '--bundle', sb.bundle(config(['true'], `/${PREFIX}/unified`, { unified: { 'memory.max': '10000000' } })), 'uv1']);
+  t.equal(r.status, 1);
+  t.equal(r.stderr.trim(), 'config.json: linux.resources.unified["memory.max"]: cannot use unified on cgroup v1: memory is a cgroup v1 controller on this host');
+  t.same(leftovers(), [], 'nothing made');
+  t.notOk(existsSync(posix.join(sb.root, 'uv1')));
+  if (v2?.controllers.includes('hugetlb') && existsSync('/sys/kernel/mm/hugepages/hugepages-2048kB')) {
+    const c = config(['sleep', '1000'], `/${PREFIX}/unified`, { unified: { 'hugetlb.2MB.max': String(4 << 20) } });
+    const ok = sb.runts(['run', '--detach', '--bundle', sb.bundle(c), 'uv2']);
+    t.equal(ok.status, 0, ok.stderr);
+    t.equal(read(posix.join(v2.mountPoint, PREFIX, 'unified', 'hugetlb.2MB.max')), String(4 << 20), 'hugetlb is on cgroup2 here: its file is written');
+    t.equal(sb.runts(['delete', '--force', 'uv2']).status, 0);
+  }
+  t.same(leftovers(), []);
+});
+
+t.test('a frozen cgroup is refused before anything is made, as runc does', async (t) => {
+  const sb = sandbox(t);
+  const freezers = [
+    ...(v1('freezer') ? [{ h: v1('freezer')!, file: 'freezer.state', frozen: 'FROZEN', thawed: 'THAWED' }] : []),
+    ...(v2 ? [{ h: v2, file: 'cgroup.freeze', frozen: '1', thawed: '0' }] : []),
+  ];
+  for (const [i, f] of freezers.entries()) {
+    const dir = posix.join(f.h.mountPoint, PREFIX, `frozen${i}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(posix.join(dir, f.file), f.frozen);
+    const id = `frozen${i}`;
+    const r = sb.runts(['run', '--detach', '--bundle', sb.bundle(config(['true'], `/${PREFIX}/frozen${i}`)), id], { timeout: 20_000 });
+    t.equal(r.status, 1, `${f.file} ${f.frozen}: refused, not waited on`);
+    t.equal(r.stderr.trim(), `config.json: linux.cgroupsPath: container's cgroup unexpectedly frozen: ${dir}`);
+    t.notOk(existsSync(posix.join(sb.root, id)), 'no state directory');
+    t.same(leftovers(), [posix.join(f.h.mountPoint, PREFIX), dir], 'no cgroup made');
+    writeFileSync(posix.join(dir, f.file), f.thawed);
+    rmdirSync(dir);
+    rmdirSync(posix.dirname(dir));
+  }
+});
+
+/** A controller the root of the cgroup2 hierarchy passes on to its children. */
+const v2Passed = v2 && read(posix.join(v2.mountPoint, 'cgroup.subtree_control')).split(' ').filter(Boolean)[0];
+
+t.test('exec joins every cgroup of the container, cgroup2 too; delete --force removes the cgroups made below it', { skip: v2Passed ? false : 'no cgroup2 controller enabled' }, async (t) => {
+  const sb = sandbox(t);
+  // As a nested runtime or systemd does: the init moves to a cgroup of its own and enables
+  // a controller for it, after which no process may join the container's cgroup2 directory.
+  const inside = v2!.mountPoint === '/sys/fs/cgroup' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
+  // the controller must be on in the parents for the container to pass it on
+  const parent = posix.join(v2!.mountPoint, PREFIX);
+  mkdirSync(parent, { recursive: true });
+  writeFileSync(posix.join(parent, 'cgroup.subtree_control'), `+${v2Passed}`);
+  const c = config(['sh', '-c', `mkdir ${inside}/init && echo $$ > ${inside}/init/cgroup.procs && echo +${v2Passed} > ${inside}/cgroup.subtree_control && echo ready > /dev/shm/ready; sleep 1000`], `/${PREFIX}/nested`);
+  if (!c.linux.namespaces.some((n: { type: string }) => n.type === 'cgroup')) c.linux.namespaces.push({ type: 'cgroup' });
+  c.mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'rw'] });
+  t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(c), 'nested']).status, 0);
+  const pid = pidOf(sb, 'nested');
+  t.ok(await until(() => existsSync(`/proc/${pid}/root/dev/shm/ready`)), 'the container made its own cgroup');
+  const pidFile = posix.join(sb.dir, 'exec.pid');
+  // The detached process keeps runts' stdio: no pipes, or spawnSync would wait for it.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_EXTRA_CA_CERTS;
+  const r = spawnSync(RUNTS, ['--root', sb.root, 'exec', '--detach', '--pid-file', pidFile, 'nested', 'sleep', '1000'], { env, stdio: 'ignore', timeout: 30_000 });
+  t.equal(r.status, 0, 'exec succeeds');
+  const exec = Number(read(pidFile));
+  t.same(cgroupLines(readFileSync(`/proc/${exec}/cgroup`, 'utf8')), cgroupLines(readFileSync(`/proc/${pid}/cgroup`, 'utf8')),
+    'the exec\'d process is in the init\'s cgroup of every hierarchy, v1 and cgroup2');
+  // and a cgroup made from the host below the container's, with a process in it
+  const pidsDir = where(`${PREFIX}/nested`, 'pids')!.dir;
+  mkdirSync(posix.join(pidsDir, 'host-made'));
+  writeFileSync(posix.join(pidsDir, 'host-made', 'cgroup.procs'), String(exec));
+  t.equal(sb.runts(['delete', '--force', 'nested']).status, 0);
+  t.same(leftovers(), [parent], 'no cgroup left but the parent the test made, the container\'s own and the host-made one included');
+  rmdirSync(parent);
 });
 
 /** On a hybrid host: runts in a mount namespace where /sys/fs/cgroup is the cgroup2 hierarchy. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.js';
 
@@ -53,6 +53,21 @@ t.test('every hook runs at its point, in its namespace, with the state on stdin'
   t.equal(JSON.parse(readFileSync(join(out, 'poststop.json'), 'utf8')).status, 'stopped');
 });
 
+t.test('hooks that do not read the state on stdin do not fail', async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['sleep', '1000']);
+  // More state than a pipe holds: a hook that exits at once never reads it all.
+  config.annotations = { big: 'x'.repeat(256 << 10) };
+  const quick = [{ path: '/bin/true', args: ['true'] }];
+  config.hooks = { prestart: quick, createRuntime: quick, poststart: quick, poststop: quick };
+  const created = sb.runts(['create', '--bundle', sb.bundle(config), 'quick']);
+  t.same([created.status, created.stderr], [0, ''], 'create');
+  const started = sb.runts(['start', 'quick']);
+  t.same([started.status, started.stderr], [0, ''], 'start');
+  const deleted = sb.runts(['delete', '--force', 'quick']);
+  t.same([deleted.status, deleted.stderr], [0, ''], 'delete, with no warning from poststop');
+});
+
 t.test('a failing prestart, createRuntime or createContainer hook fails create and leaves nothing', async (t) => {
   const sb = new Sandbox(t);
   for (const phase of ['prestart', 'createRuntime', 'createContainer']) {
@@ -61,7 +76,10 @@ t.test('a failing prestart, createRuntime or createContainer hook fails create a
     const id = `fail-${phase}`;
     const r = sb.runts(['create', '--bundle', sb.bundle(config), id]);
     t.equal(r.status, 1, `${phase} failure fails create`);
-    t.match(r.stderr, `hooks.${phase}[0]`, 'the error names the hook');
+    // The in-container hook's wait status stays in the init; its stderr comes back all the same.
+    const how = phase === 'createContainer' ? '' : ': exit status 3';
+    t.equal(r.stderr.trim().split('\n').pop(), `config.json: hooks.${phase}[0]: ${phase} hook 0 (/bin/sh) failed${how}: broken`,
+      'the error names the hook and says what it printed');
     t.notOk(existsSync(join(sb.root, id)), 'no state dir left');
   }
 });
@@ -85,6 +103,28 @@ t.test('a failing startContainer or poststart hook fails start, destroys the con
     t.notOk(existsSync(join(sb.root, id)), 'the container is destroyed');
     t.ok(existsSync(join(out, `poststop-${phase}.json`)), 'poststop ran');
   }
+});
+
+t.test('createContainer hooks run in the container\'s root; a failing startContainer hook is reported by start and run', async (t) => {
+  const sb = new Sandbox(t);
+  const out = join(sb.dir, 'out');
+  mkdirSync(out);
+  const config = baseConfig(rootfs, ['true']);
+  config.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `pwd > ${out}/cwd`] }] };
+  t.equal(sb.runts(['run', '--bundle', sb.bundle(config), 'cwd']).status, 0);
+  t.equal(readFileSync(join(out, 'cwd'), 'utf8').trim(), realpathSync(rootfs), 'the hook\'s cwd is the rootfs, as with runc');
+
+  const failing = baseConfig(rootfs, ['sleep', '1000']);
+  failing.hooks = { startContainer: [{ path: '/bin/true', args: ['true'] }, { path: '/bin/sh', args: ['sh', '-c', 'echo no start today >&2; exit 4'] }] };
+  const line = 'config.json: hooks.startContainer[1]: startContainer hook 1 (/bin/sh) failed: exit status 4: no start today';
+  const run = sb.runts(['run', '--bundle', sb.bundle(failing), 'srun']);
+  t.equal(run.status, 1);
+  t.equal(run.stderr.trim(), line, 'run reports the hook, not a missing container');
+  t.notOk(existsSync(join(sb.root, 'srun')));
+  t.equal(sb.runts(['create', '--bundle', sb.bundle(failing), 'sstart']).status, 0);
+  const start = sb.runts(['start', 'sstart']);
+  t.same([start.status, start.stderr.trim()], [1, line], 'so does start');
+  t.notOk(existsSync(join(sb.root, 'sstart')), 'and the container is destroyed');
 });
 
 t.test('a failing create-time hook runs the poststop hooks', async (t) => {

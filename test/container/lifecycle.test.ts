@@ -108,6 +108,27 @@ t.test('kill: signal names with and without SIG, numbers; --all', async (t) => {
   t.ok(await until(() => !alive(pid) && children.every((c) => !alive(c))), 'every process of the container got the signal');
 });
 
+t.test('what engines send: signal 0, kill --all of a stopped container, delete --force of none', async (t) => {
+  const sb = new Sandbox(t);
+  t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(baseConfig(rootfs, ['sleep', '1000'])), 'probe']).status, 0);
+  const pid = sb.state('probe').pid;
+  for (const args of [['kill', 'probe', '0'], ['kill', '--all', 'probe', '0']]) {
+    const r = sb.runts(args);
+    t.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
+  t.ok(alive(pid), 'signal 0 is only a probe');
+  t.equal(sb.runts(['kill', 'probe', 'KILL']).status, 0);
+  t.ok(await until(() => sb.state('probe').status === 'stopped'));
+  const all = sb.runts(['kill', '--all', 'probe', 'KILL']);
+  t.same([all.status, all.stderr], [0, ''], 'kill --all of a stopped container succeeds, as with runc');
+  const one = sb.runts(['kill', 'probe', '0']);
+  t.same([one.status, one.stderr.trim()], [1, 'container not running'], 'kill of its init still fails');
+  t.equal(sb.runts(['delete', 'probe']).status, 0);
+  const none = sb.runts(['delete', '--force', 'probe']);
+  t.same([none.status, none.stdout, none.stderr], [0, '', ''], 'delete --force of a container that does not exist is silent');
+  t.equal(sb.runts(['delete', 'probe']).status, 1, 'without --force it is an error');
+});
+
 t.test('delete --force kills and removes everything; nothing is left', async (t) => {
   const sb = new Sandbox(t);
   const config = baseConfig(rootfs, ['sleep', '1000']);

@@ -1,8 +1,9 @@
 import t from 'tap';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
 import { freeze, isPaused, thaw } from '../../src/linux/cgroups/freezer.js';
-import { Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.js';
+import { RUNTS, Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.js';
 
 /** pause and resume: the freezer of the container's cgroup, as the kernel reports it. */
 
@@ -44,11 +45,26 @@ t.test('pause freezes every process, resume thaws them; state follows', async (t
   t.match(procState(pid), /^[DS]/, `the process is not running (${procState(pid)})`);
 
   t.equal(sb.runts(['pause', 'pz']).stderr.trim(), 'container not running', 'pause twice');
-  t.equal(sb.runts(['exec', 'pz', 'true']).stderr.trim(), 'cannot exec in a paused container');
+  t.equal(sb.runts(['exec', 'pz', 'true']).stderr.trim(), 'cannot exec in a paused container (use --ignore-paused to override)');
   t.equal(sb.runts(['delete', 'pz']).status, 1, 'delete without --force refuses');
+  // As with runc, --ignore-paused execs into the frozen cgroups: the process runs once resumed.
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_EXTRA_CA_CERTS;
+  const ignoring = spawn(RUNTS, ['--root', sb.root, 'exec', '--ignore-paused', 'pz', 'sh', '-c', 'echo ran > /tmp/exec-mark'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let ignoringErr = '';
+  ignoring.stderr.on('data', (d) => (ignoringErr += d));
+  const ignored = new Promise<number | null>((r) => ignoring.on('exit', (code) => r(code)));
+  t.teardown(() => {
+    ignoring.kill('SIGKILL');
+  });
+  const procs = () => readFileSync(`${dirname(file)}/cgroup.procs`, 'utf8').trim().split('\n');
+  t.ok(await until(() => procs().length > 1), 'the exec waits in the frozen cgroup');
 
   const resumed = sb.runts(['resume', 'pz']);
   t.equal(resumed.status, 0, resumed.stderr);
+  t.equal(await ignored, 0, `exec --ignore-paused: ${ignoringErr}`);
+  t.equal(readFileSync(`/proc/${pid}/root/tmp/exec-mark`, 'utf8'), 'ran\n', 'its process ran in the container');
   t.equal(sb.state('pz').status, 'running');
   t.ok(await until(() => count() !== before), 'the counter moves again');
   t.equal(sb.runts(['resume', 'pz']).stderr.trim(), 'container not paused', 'resume twice');

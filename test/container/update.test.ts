@@ -1,11 +1,12 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { RUNTS, Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.js';
 import { readCgroupHost } from '../../src/linux/cgroups/host.js';
 import { mergeResources } from '../../src/container/update.js';
 import { parseBytes, resourcesFromFlags } from '../../src/cli/update.js';
+import { sharesToWeight } from '../../src/linux/cgroups/resources.js';
 
 /** update: new limits in the cgroup files of a running container, kept for the next update. */
 
@@ -59,14 +60,49 @@ t.test('update: flags and -r, the files change, the state keeps the rest', async
   t.match(wrong.stderr.trim(), /^config\.json: linux\.resources\.pids\.limit: /, 'a bad value names its path');
   t.equal(read(pids), '60', 'and changes nothing');
   t.match(sb.runts(['update', '-r', '-', 'upd']).stderr, /not valid JSON/);
-  const devices = spawnSync(RUNTS, ['--root', sb.root, 'update', '-r', '-', 'upd'], { input: '{"devices":[]}', encoding: 'utf8' });
-  t.equal(devices.stderr.trim(), 'config.json: linux.resources.devices: device rules cannot be updated');
+  // runc leaves device rules alone on update; engines send them with the limits.
+  const devicesFile = file(pid, 'devices', 'devices.list', 'cgroup.procs');
+  const rulesBefore = read(devicesFile);
+  const devices = spawnSync(RUNTS, ['--root', sb.root, 'update', '-r', '-', 'upd'],
+    { input: '{"devices":[{"allow":true,"access":"rwm"}],"pids":{"limit":61}}', encoding: 'utf8', timeout: 30_000 });
+  t.equal(devices.status, 0, 'device rules in an update do not fail it');
+  t.equal(devices.stderr.trim(), 'warning: config.json: linux.resources.devices: ignored: device rules are not updated on a live container');
+  t.equal(read(devicesFile), rulesBefore, 'the device rules stay as created');
+  t.equal(read(pids), '61', 'the rest is applied');
   t.equal(sb.runts(['update', '--memory', 'lots', 'upd']).stderr.trim(), '--memory: "lots" is not a size (like 512m or 1g)');
 
   sb.runts(['kill', 'upd', 'KILL']);
   t.ok(await until(() => sb.state('upd').status === 'stopped'));
   t.equal(sb.runts(['update', '--pids-limit', '10', 'upd']).stderr.trim(), 'container not running');
   t.equal(sb.runts(['update', '--pids-limit', '10', 'nosuch']).stderr.trim(), 'container does not exist: nosuch');
+});
+
+t.test('update: limits read back as set, from the files and from events --stats; --memory -1 is unlimited', async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['sleep', '1000']);
+  config.linux.resources = { memory: { limit: 64 << 20, swap: 128 << 20 }, pids: { limit: 100 }, cpu: { shares: 512, quota: 50000, period: 100000 } };
+  t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(config), 'rb']).status, 0);
+  const pid = sb.state('rb').pid as number;
+  const r = sb.runts(['update', '--memory', '32m', '--pids-limit', '50', '--cpu-share', '256', '--cpu-quota', '20000', 'rb']);
+  t.equal(r.status, 0, r.stderr);
+  const memory = file(pid, 'memory', 'memory.limit_in_bytes', 'memory.max');
+  t.equal(read(memory), String(32 << 20));
+  t.equal(read(file(pid, 'pids', 'pids.max', 'pids.max')), '50');
+  const cpuV2 = !host.hierarchies.some((h) => h.version === 1 && h.controllers.includes('cpu'));
+  t.equal(read(file(pid, 'cpu', 'cpu.shares', 'cpu.weight')), cpuV2 ? String(sharesToWeight(256)) : '256');
+  if (cpuV2) t.equal(read(file(pid, 'cpu', '', 'cpu.max')), '20000 100000');
+  else t.same([read(file(pid, 'cpu', 'cpu.cfs_quota_us', '')), read(file(pid, 'cpu', 'cpu.cfs_period_us', ''))], ['20000', '100000']);
+  const events = sb.runts(['events', '--stats', 'rb']);
+  t.equal(events.status, 0, events.stderr);
+  const stats = JSON.parse(events.stdout).data;
+  t.same([stats.memory.usage.limit, stats.pids.limit], [32 << 20, 50], 'events --stats reports the new limits');
+
+  const unlimited = sb.runts(['update', '--memory', '-1', 'rb']);
+  t.equal(unlimited.status, 0, `--memory -1 with a swap limit set: ${unlimited.stderr}`);
+  const value = read(memory);
+  t.ok(value === 'max' || BigInt(value) >= 1n << 62n, `memory unlimited (${value})`);
+  const memsw = file(pid, 'memory', 'memory.memsw.limit_in_bytes', 'memory.swap.max');
+  if (existsSync(memsw)) t.ok(read(memsw) === 'max' || BigInt(read(memsw)) >= 1n << 62n, 'and swap too, as with runc');
 });
 
 t.test('merging and flag parsing (no container)', async (t) => {

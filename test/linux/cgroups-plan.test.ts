@@ -107,7 +107,7 @@ const ALL: LinuxResources = {
   memory: { limit: 67108864, reservation: 33554432, swap: 134217728, swappiness: 10, disableOOMKiller: true, kernel: 1 },
   cpu: { shares: 512, quota: 50000, period: 100000, cpus: '0-1', mems: '0' },
   pids: { limit: 4 },
-  blockIO: { weight: 500, throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 30 }] },
+  blockIO: { weight: 500, weightDevice: [{ major: 8, minor: 0, weight: 300 }], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1048576 }], throttleWriteIOPSDevice: [{ major: 8, minor: 16, rate: 30 }] },
   hugepageLimits: [{ pageSize: '2MB', limit: 4194304 }],
 };
 
@@ -127,7 +127,8 @@ t.test('resources on v1 (hybrid host): v1 files, hugetlb in the cgroup2 hierarch
     '/sys/fs/cgroup/memory/r/c/memory.swappiness=10',
     '/sys/fs/cgroup/memory/r/c/memory.oom_control=1',
     '/sys/fs/cgroup/pids/r/c/pids.max=4',
-    '/sys/fs/cgroup/blkio/r/c/blkio.bfq.weight=500',
+    '/sys/fs/cgroup/blkio/r/c/blkio.weight=500',
+    '/sys/fs/cgroup/blkio/r/c/blkio.weight_device=8:0 300',
     '/sys/fs/cgroup/blkio/r/c/blkio.throttle.read_bps_device=8:0 1048576',
     '/sys/fs/cgroup/blkio/r/c/blkio.throttle.write_iops_device=8:16 30',
     '/sys/fs/cgroup/unified/r/c/hugetlb.2MB.max=4194304',
@@ -137,7 +138,9 @@ t.test('resources on v1 (hybrid host): v1 files, hugetlb in the cgroup2 hierarch
   t.same(byFile('memory.memsw.limit_in_bytes').map((w) => Boolean(w.mayFail)), [true, false],
     'memsw is tried before the limit and written again after it');
   t.same(byFile('cpu.cfs_period_us').map((w) => Boolean(w.mayFail)), [true, false]);
-  t.same(byFile('blkio.bfq.weight')[0].choices.map((c) => c.file), ['blkio.bfq.weight', 'blkio.weight'], 'the first weight file that exists');
+  t.same(byFile('blkio.weight')[0].choices.map((c) => c.file), ['blkio.weight', 'blkio.bfq.weight'], 'the first weight file that exists, as runc');
+  t.same(byFile('blkio.weight_device')[0].choices.map((c) => c.file), ['blkio.weight_device', 'blkio.bfq.weight_device'],
+    'a device\'s weight goes to a weight_device file, never to the cgroup\'s own weight');
   t.equal(byFile('hugetlb.2MB.rsvd.max')[0].optional, true, 'reservations only where the kernel has them');
   t.same(plan.enable, [{ controller: 'hugetlb', configPath: 'linux.resources.hugepageLimits[0]' }], 'cgroup2 parents enable hugetlb');
   t.same(plan.warnings, ['config.json: linux.resources.memory.kernel: ignored: the kernel no longer limits kernel memory apart']);
@@ -178,6 +181,7 @@ t.test('resources on v2: v2 files and runc\'s conversions', async (t) => {
     `${dir}/memory.low=33554432`,
     `${dir}/pids.max=4`,
     `${dir}/io.bfq.weight=500`,
+    `${dir}/io.bfq.weight=8:0 300`,
     `${dir}/io.max=8:0 rbps=1048576`,
     `${dir}/io.max=8:16 wiops=30`,
     `${dir}/hugetlb.2MB.max=4194304`,
@@ -220,10 +224,15 @@ t.test('what this host cannot do is one clear error, before anything exists', as
   t.equal(fail({ rdma: { mlx5_1: { hcaHandles: 3 } } }), 'config.json: linux.resources.rdma["mlx5_1"]: rdma is not mounted on this host');
   t.equal(fail({ cpu: { realtimeRuntime: 950000 } }, v2()), 'config.json: linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime cpu budget');
   t.equal(fail({ pids: { limit: 5 } }, v2(['memory'])), 'config.json: linux.resources.pids: this host\'s cgroup2 hierarchy has no pids controller');
-  t.equal(fail({ unified: { 'memory.high': '1G' } }), 'config.json: linux.resources.unified["memory.high"]: this host\'s cgroup2 hierarchy has no memory controller',
-    'hybrid: unified keys only for the controllers cgroup2 holds');
+  t.equal(fail({ unified: { 'memory.high': '1G' } }),
+    'config.json: linux.resources.unified["memory.high"]: cannot use unified on cgroup v1: memory is a cgroup v1 controller on this host',
+    'hybrid: unified keys only for the controllers cgroup2 holds, as runc refuses them on v1');
   t.equal(fail({ unified: { 'memory.high': '1G' } }, parseCgroupHost(HYBRID_MOUNTINFO.split('\n').slice(0, 9).join('\n'), HYBRID_CGROUP, () => [])),
-    'config.json: linux.resources.unified["memory.high"]: this host has no cgroup2 hierarchy');
+    'config.json: linux.resources.unified["memory.high"]: cannot use unified on cgroup v1: this host has no cgroup2 hierarchy');
+  t.equal(fail({ unified: { 'rdma.max': 'mlx 1' } }), 'config.json: linux.resources.unified["rdma.max"]: this host\'s cgroup2 hierarchy has no rdma controller',
+    'a controller no hierarchy holds');
+  t.same(writes(planCgroups(spec({ cgroupsPath: '/r/c', resources: { unified: { 'hugetlb.2MB.max': '4194304' } } }), 'c', hybrid())).filter((l) => l.includes('hugetlb')),
+    ['/sys/fs/cgroup/unified/r/c/hugetlb.2MB.max=4194304'], 'hybrid: a key of a controller cgroup2 holds is written');
   t.equal(fail({ unified: { '../x': '1' } }, v2()), 'config.json: linux.resources.unified["../x"]: must name a cgroup file such as memory.high');
   t.equal(fail({ hugepageLimits: [{ pageSize: '2MB/../x', limit: 1 }] }), 'config.json: linux.resources.hugepageLimits[0].pageSize: page size must look like 2MB or 1GB, got "2MB/../x"');
   t.equal(fail({ blockIO: { leafWeight: 10 } }, v2()), 'config.json: linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weights');

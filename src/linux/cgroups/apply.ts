@@ -121,7 +121,8 @@ export function createCgroups(plan: CgroupPlan): CgroupState {
     removeCgroups(state);
     throw err;
   }
-  const others = state.paths.filter((p) => !state.created.includes(p)).flatMap(procs).length;
+  // One process sits in a cgroup of every hierarchy: count each once.
+  const others = new Set(state.paths.filter((p) => !state.created.includes(p)).flatMap(procs)).size;
   if (others > 0) {
     log.warn(`the container joins a cgroup that already holds ${others} process(es): they share its limits and its kill --all`);
   }

@@ -55,6 +55,19 @@ function settled(f: Freezer): boolean {
   return f.file === V1.file ? requested(f) : /^frozen 1$/m.test(readText(posix.join(f.dir, 'cgroup.events')));
 }
 
+/**
+ * The first of `dirs` (existing cgroups a new container would join) whose processes are
+ * frozen or freezing, by itself or through a parent: a container's init cloned into it
+ * would stop there, and create wait for it forever.
+ */
+export function frozenCgroup(dirs: string[]): string | undefined {
+  return dirs.find((dir) => {
+    const v1 = readText(posix.join(dir, V1.file)).trim();
+    if (v1 !== '' && v1 !== V1.thawed) return true;
+    return readText(posix.join(dir, V2.file)).trim() === V2.frozen || /^frozen 1$/m.test(readText(posix.join(dir, 'cgroup.events')));
+  });
+}
+
 /** Whether the container's cgroup is frozen (asked to be, on cgroup2: it may still be settling). */
 export function isPaused(state: CgroupState): boolean {
   const f = freezerOf(state);

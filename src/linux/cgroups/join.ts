@@ -2,10 +2,29 @@ import { posix } from 'node:path';
 import type { Spec } from '../../spec/types/config.js';
 import type { Emitter } from '../../program/emit.js';
 import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from '../../sys/constants.js';
+import { readText } from './files.js';
+import { readCgroupHost } from './host.js';
 
 /** The cgroup.procs files of cgroup directories, which the intermediate process writes itself into. */
 export function cgroupProcsFiles(dirs: readonly string[]): string[] {
   return dirs.map((d) => posix.join(d, 'cgroup.procs'));
+}
+
+/**
+ * The cgroups a process exec'd into a running container joins: the container's, except
+ * a cgroup2 one in which the container enabled controllers for cgroups of its own (a
+ * nested runtime, systemd): no process may join it then (EBUSY), and the process joins
+ * the init's cgroup below it instead, as with runc.
+ */
+export function execCgroupDirs(dirs: readonly string[], initPid: number): string[] {
+  return dirs.map((dir) => {
+    if (readText(posix.join(dir, 'cgroup.subtree_control')).trim() === '') return dir;
+    const v2 = readCgroupHost().hierarchies.find((h) => h.version === 2);
+    const line = readText(`/proc/${initPid}/cgroup`).split('\n').find((l) => l.startsWith('0::'));
+    if (!v2 || !line) return dir;
+    const initDir = posix.join(v2.mountPoint, posix.relative(v2.mountRoot, line.slice(3)));
+    return initDir.startsWith(`${dir}/`) ? initDir : dir;
+  });
 }
 
 /**

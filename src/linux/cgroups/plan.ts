@@ -79,12 +79,17 @@ export function planCgroups(spec: Spec, id: string, host: CgroupHost): CgroupPla
       if (hasV1) throw new RuntsError(`${v1Name} is not mounted on this host`, { configPath });
       throw new RuntsError(`this host's cgroup2 hierarchy has no ${v2Name} controller`, { configPath });
     },
+    // runc refuses unified on any v1 host; on a hybrid one, the controllers cgroup2 holds are
+    // cgroup v2 and their files can be written.
     unified(controller, configPath) {
-      if (!v2) throw new RuntsError('this host has no cgroup2 hierarchy', { configPath });
+      if (!v2) throw new RuntsError('cannot use unified on cgroup v1: this host has no cgroup2 hierarchy', { configPath });
       if (controller === 'cgroup') return v2.path;
       const dir = fromV2(controller, configPath);
-      if (!dir) throw new RuntsError(`this host's cgroup2 hierarchy has no ${controller} controller`, { configPath });
-      return dir;
+      if (dir) return dir;
+      if (dirs.some((d) => d.hierarchy.version === 1 && d.hierarchy.controllers.includes(controller))) {
+        throw new RuntsError(`cannot use unified on cgroup v1: ${controller} is a cgroup v1 controller on this host`, { configPath });
+      }
+      throw new RuntsError(`this host's cgroup2 hierarchy has no ${controller} controller`, { configPath });
     },
   };
   const warnings: string[] = [];

@@ -77,7 +77,7 @@ function memory(m: LinuxMemory, where: Locator, out: Out): void {
   if (v2) {
     const swap = swapV2(m, at);
     // With swap accounting off there is no memory.swap.max; an explicit limit must fail then.
-    if (swap !== undefined) w('memory.swap.max', swap, `${at}.swap`, { optional: !isSet(m.swap) });
+    if (swap !== undefined) w('memory.swap.max', swap, `${at}.swap`, { optional: !isSet(m.swap) || m.swap < 0 });
     if (isSet(m.limit)) w('memory.max', maxValue(m.limit), `${at}.limit`);
     if (isSet(m.reservation)) w('memory.low', maxValue(m.reservation), `${at}.reservation`);
     if (m.kernelTCP !== undefined) ignored(out, `${at}.kernelTCP`, 'cgroup v2 has no separate tcp memory limit');
@@ -90,7 +90,8 @@ function memory(m: LinuxMemory, where: Locator, out: Out): void {
   }
   // Unlimited memory with swap unset means unlimited swap too, as with runc.
   const swap = isSet(m.swap) ? m.swap : m.limit === -1 ? -1 : undefined;
-  const swapStep = { configPath: `${at}.swap`, optional: !isSet(m.swap) };
+  // Unlimited swap is what a host without swap accounting (no memsw file) has anyway.
+  const swapStep = { configPath: `${at}.swap`, optional: !isSet(m.swap) || m.swap < 0 };
   if (isSet(m.limit) && swap !== undefined) {
     // memsw may never be below the limit: one of the two orders works, depending on the
     // current values, so memsw is tried first and written again after the limit.
@@ -178,7 +179,7 @@ function blockIO(b: LinuxBlockIO, where: Locator, out: Out): void {
   if (isSet(b.weight)) {
     push(v2
       ? [{ file: 'io.bfq.weight', value: String(b.weight) }, { file: 'io.weight', value: String(blkioToIoWeight(b.weight)) }]
-      : [{ file: 'blkio.bfq.weight', value: String(b.weight) }, { file: 'blkio.weight', value: String(b.weight) }], `${at}.weight`);
+      : [{ file: 'blkio.weight', value: String(b.weight) }, { file: 'blkio.bfq.weight', value: String(b.weight) }], `${at}.weight`);
   }
   if (isSet(b.leafWeight)) {
     if (v2) throw leafError(`${at}.leafWeight`);
@@ -190,7 +191,7 @@ function blockIO(b: LinuxBlockIO, where: Locator, out: Out): void {
     if (isSet(d.weight)) {
       push(v2
         ? [{ file: 'io.bfq.weight', value: `${dev} ${d.weight}` }, { file: 'io.weight', value: `${dev} ${blkioToIoWeight(d.weight)}` }]
-        : [{ file: 'blkio.bfq.weight', value: `${dev} ${d.weight}` }, { file: 'blkio.weight_device', value: `${dev} ${d.weight}` }], `${path}.weight`);
+        : [{ file: 'blkio.weight_device', value: `${dev} ${d.weight}` }, { file: 'blkio.bfq.weight_device', value: `${dev} ${d.weight}` }], `${path}.weight`);
     }
     if (isSet(d.leafWeight)) {
       if (v2) throw leafError(`${path}.leafWeight`);
