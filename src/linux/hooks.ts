@@ -8,7 +8,7 @@ import * as log from '../log.js';
 import type { Emitter } from '../program/emit.js';
 import type { Reg } from '../program/program.js';
 import { ANY_ERRNO } from '../program/program.js';
-import { O_CLOEXEC, O_TRUNC, O_WRONLY } from '../sys/constants.js';
+import { O_CLOEXEC, O_TRUNC, O_WRONLY, SIGCHLD } from '../sys/constants.js';
 
 /**
  * config.json hooks (config.md "POSIX-platform Hooks"). The runtime-namespace ones
@@ -142,9 +142,9 @@ export function emitContainerHooks(
     const noStderr = p.label(`${phase} ${i} no stderr file`);
     // Without the file (a state directory from elsewhere) the hook keeps the init's stderr.
     p.sys('openat', [report.stateDirFd, e.str(HOOK_STDERR), O_WRONLY | O_TRUNC | O_CLOEXEC], step, { save: stderr, tolerate: [ANY_ERRNO] });
-    const cloneArgs = Buffer.alloc(64);
-    cloneArgs.writeBigUInt64LE(17n, 32); // exit_signal SIGCHLD, so wait4 sees it
-    p.sys('clone3', [p.bytes(cloneArgs), 64], step, { save: pid });
+    // clone(2) as fork, with SIGCHLD so wait4 sees it: not clone3, which the engines'
+    // default seccomp profiles answer with ENOSYS, and the filter may be loaded by now.
+    p.sys('clone', [SIGCHLD, 0, 0, 0, 0], step, { save: pid });
     p.jumpIfZero(pid, child);
     p.sys('wait4', [pid, statusBuf, 0, 0], step);
     p.sys('close', [stderr], step, { tolerate: [ANY_ERRNO] });

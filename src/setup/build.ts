@@ -163,9 +163,10 @@ export function buildInit(o: InitOptions): InitProgram {
   p.sys('write', [sock, record(e, MSG_READY), RECORD_BYTES], { what: 'report ready' });
   const fifo = p.reg('fifo');
   p.sys('openat', [o.stateDirFd, e.str('exec.fifo'), O_WRONLY | O_CLOEXEC], { what: 'wait for start' }, { save: fifo });
-  p.reportOnStderr();
+  // a failing startContainer hook answers start through exec.fifo instead of the byte
   emitContainerHooks(e, spec, 'startContainer', o.hookStdin.startContainer, { stateDirFd: o.stateDirFd, fifo });
   p.sys('write', [fifo, e.str('0'), 1], { what: 'acknowledge start' });
+  p.reportOnStderr();
   p.sys('close', [fifo], { what: 'close exec.fifo' });
 
   emitExec(e, spec, exe);

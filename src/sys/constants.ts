@@ -197,3 +197,6 @@ export const FSCONFIG_SET_FLAG = 0;
 export const FSCONFIG_SET_STRING = 1;
 export const FSCONFIG_CMD_CREATE = 6;
 export const FSMOUNT_CLOEXEC = 0x1;
+
+/** The signal a fork-like clone(2) child sends its parent when it exits. */
+export const SIGCHLD = 17;

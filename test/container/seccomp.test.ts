@@ -201,3 +201,16 @@ t.test('with noNewPrivileges, startContainer hooks run under the container\'s fi
   t.equal(r.status, 0, r.stderr);
   t.equal(r.stdout.trim(), '1', 'the hook\'s mkdir was denied');
 });
+
+t.test('startContainer hooks start under a profile that answers clone3 with ENOSYS, as the engines\' do', async (t) => {
+  const sb = new Sandbox(t);
+  for (const noNewPrivileges of [false, true]) {
+    const r = run(sb, `hookclone3${noNewPrivileges}`, ['cat', '/tmp/hook-ran'], (c) => {
+      c.process.noNewPrivileges = noNewPrivileges;
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38 }] };
+      c.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo yes > /tmp/hook-ran'] }] };
+    });
+    t.equal(r.status, 0, `noNewPrivileges ${noNewPrivileges}: ${r.stderr}`);
+    t.equal(r.stdout.trim(), 'yes');
+  }
+});

@@ -11,10 +11,15 @@ import { Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.
 
 const rootfs = sharedRootfs(t);
 
-/** A config whose execve fails with E2BIG: one string longer than the kernel's 128 KiB. */
+/**
+ * A config whose execve fails with E2BIG: 3 MiB of environment, more than a quarter of the
+ * 8 MiB stack limit, in strings each short enough to pass the config's checks.
+ */
 function tooBig(): any {
   const config = baseConfig(rootfs, ['sleep', '1']);
-  config.process.env = [...config.process.env, `BIG=${'x'.repeat(200 * 1024)}`];
+  const big = Array.from({ length: 30 }, (_, i) => `BIG${i}=${'x'.repeat(100 * 1024)}`);
+  config.process.env = [...config.process.env, ...big];
+  config.process.rlimits = [...(config.process.rlimits ?? []), { type: 'RLIMIT_STACK', hard: 8 << 20, soft: 8 << 20 }];
   return config;
 }
 
