@@ -61,7 +61,7 @@ export const cases: Case[] = [
           refuse(n, `start: ${started.stderr}`);
           t.ok(true, `process.cwd ${dir}: create succeeds, start fails`, cwd, failure(started));
         } else {
-          await execed(t, pid, 'sleep');
+          await execed(pid, 'sleep');
           const where = readlinkSync(`/proc/${pid}/cwd`);
           const inside = cwdUnderRoot(pid);
           if (!inside) t.note(`process.cwd ${dir}: the process runs in ${where}, outside the container's root`);

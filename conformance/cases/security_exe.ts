@@ -96,7 +96,7 @@ export const cases: Case[] = [
       const held = await waitFile(join(b.out, 'held'), 10_000);
       t.require(held !== undefined, 'the probe runs', security.threatModel, { stderr: b.outFile('open-error') });
       await t.started(b.id);
-      t.require(await execed(t, init, 'sleep'), 'the container process runs its program', common.start);
+      t.require(await execed(init, 'sleep'), 'the container process runs its program', common.start);
       writeFileSync(join(b.out, 'go'), '');
       const result = await waitFile(join(b.out, 'result'), 15_000);
       const error = b.outFile('error')?.trim();

@@ -31,7 +31,7 @@ async function census(t: CaseContext, preserveFds?: number) {
     if (!created.ok) return { created, files };
     const pid = (await t.state(b.id)).state?.pid ?? 0;
     await t.started(b.id);
-    t.require(await execed(t, pid, 'sleep'), 'the container process runs its program', common.start);
+    t.require(await execed(pid, 'sleep'), 'the container process runs its program', common.start);
     return { created, files, fds: fdsOf(pid) };
   } finally {
     extraFds.forEach((fd) => closeSync(fd));

@@ -35,7 +35,7 @@ export interface Suite {
   /** The cgroup every container of this run goes under (absolute cgroupsPath). */
   cgroupParent: string;
   runId: string;
-  /** How many creates the race cases (security_masked_paths_race) make. */
+  /** How many creates the race cases (security_masked_paths) make. */
   raceRounds: number;
 }
 

@@ -39,8 +39,8 @@ export const COMMAND_TIMEOUT_MS = 15_000;
 /**
  * Drives a runtime through the command line that runc established and runtime callers
  * use (`create --bundle`, `start`, `state`, `kill`, `delete`, and `exec` for the security
- * cases), with `--root` set to the
- * suite's own state directory so nothing it does meets other users of the runtime.
+ * cases), with `--root` set to the suite's own state directory so nothing it does meets
+ * other users of the runtime.
  */
 export class Runtime {
   constructor(
