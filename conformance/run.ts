@@ -1,7 +1,7 @@
 /**
  * The runtime-spec conformance suite's runner:
  *   node dist/conformance/run.js [--runtime PATH] [--filter GLOB]... [--expected FILE]
- *        [--write-expected FILE] [--hide-cgroup2] [--list] [--verbose]
+ *        [--write-expected FILE] [--hide-cgroup2] [--race-rounds N] [--list] [--verbose]
  * It drives the runtime only through its command line, builds its own bundles in a temp
  * directory, runs each case with a time limit, cleans up after each, and prints TAP with
  * a closing "N passed, N failed, N skipped" line.
@@ -32,6 +32,7 @@ const HIDDEN_ENV = 'RUNTS_CONFORMANCE_CGROUP2_HIDDEN';
 const CONTROLLERS_FILE = '/sys/fs/cgroup/unified/cgroup.controllers';
 const DEFAULT_CASE_TIMEOUT_MS = 60_000;
 const CLEANUP_TIMEOUT_MS = 60_000;
+const DEFAULT_RACE_ROUNDS = 50;
 
 const usage = `usage: npm run conformance -- [options]
   --runtime PATH         runtime to test (default: ${join(repoRoot, 'bin/runts')})
@@ -42,6 +43,8 @@ const usage = `usage: npm run conformance -- [options]
   --hide-cgroup2         run inside a private mount namespace where the hybrid host's
                          cgroup2 controllers file is hidden (for runtimes that refuse
                          hybrid hosts, such as crun 1.8)
+  --race-rounds N        creates under a race in security_masked_paths_race
+                         (default ${DEFAULT_RACE_ROUNDS})
   --list                 print the case names and exit
   --verbose              print the requirement of passing assertions too`;
 
@@ -53,6 +56,7 @@ function main(): Promise<number> | number {
       expected: { type: 'string' },
       'write-expected': { type: 'string' },
       'hide-cgroup2': { type: 'boolean', default: false },
+      'race-rounds': { type: 'string', default: String(DEFAULT_RACE_ROUNDS) },
       list: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -67,6 +71,11 @@ function main(): Promise<number> | number {
     for (const c of selected) process.stdout.write(`${c.name}\t${c.description}\n`);
     return 0;
   }
+  const raceRounds = Number(values['race-rounds']);
+  if (!Number.isInteger(raceRounds) || raceRounds < 1) {
+    process.stderr.write(`conformance: --race-rounds: not a positive integer: ${values['race-rounds']}\n`);
+    return 2;
+  }
   if (values['hide-cgroup2'] && process.env[HIDDEN_ENV] !== '1') return reexecHidden();
   if (process.getuid?.() !== 0) {
     process.stderr.write('conformance: must run as root (containers, mounts and cgroups)\n');
@@ -77,6 +86,7 @@ function main(): Promise<number> | number {
     expected: values.expected,
     writeExpected: values['write-expected'],
     verbose: values.verbose ?? false,
+    raceRounds,
   });
 }
 
@@ -137,6 +147,7 @@ interface RunOptions {
   expected?: string;
   writeExpected?: string;
   verbose: boolean;
+  raceRounds: number;
 }
 
 async function runSuite(cases: Case[], runtimePath: string, opts: RunOptions): Promise<number> {
@@ -153,6 +164,7 @@ async function runSuite(cases: Case[], runtimePath: string, opts: RunOptions): P
     rootfsTemplate: join(runDir, 'rootfs'),
     cgroupParent: `runts-conformance-${runId}`,
     runId,
+    raceRounds: opts.raceRounds,
   };
   let current: CaseContext | undefined;
   let interrupted = false;
@@ -184,7 +196,7 @@ async function runSuite(cases: Case[], runtimePath: string, opts: RunOptions): P
       current = t;
       const began = Date.now();
       const { status, reason } = await runCase(c, t);
-      const notes = await withTimeout(t.cleanup(), CLEANUP_TIMEOUT_MS, ['cleanup timed out']);
+      const notes = [...t.notes, ...(await withTimeout(t.cleanup(), CLEANUP_TIMEOUT_MS, ['cleanup timed out']))];
       current = undefined;
       if (reason) notes.unshift(reason);
       results.set(c.name, status);

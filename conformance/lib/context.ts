@@ -35,6 +35,8 @@ export interface Suite {
   /** The cgroup every container of this run goes under (absolute cgroupsPath). */
   cgroupParent: string;
   runId: string;
+  /** How many creates the race cases (security_masked_paths) make. */
+  raceRounds: number;
 }
 
 /** Thrown by t.skip(): the host lacks what the case needs. */
@@ -126,6 +128,8 @@ export function parseKv(text: string): Record<string, string> {
  */
 export class CaseContext {
   readonly assertions: Assertion[] = [];
+  /** What the case observed that is worth reporting but is no assertion (printed as notes). */
+  readonly notes: string[] = [];
   readonly dir: string;
   aborted = false;
   private bundles = 0;
@@ -174,6 +178,10 @@ export class CaseContext {
     throw new SkipCase(reason);
   }
 
+  note(text: string): void {
+    this.notes.push(text);
+  }
+
   // ---- bundles ----------------------------------------------------------------------
 
   newId(): string {
@@ -210,7 +218,14 @@ export class CaseContext {
 
   async create(
     b: Bundle,
-    opts: { id?: string; bundlePath?: string; pidFile?: string; timeoutMs?: number } = {},
+    opts: {
+      id?: string;
+      bundlePath?: string;
+      pidFile?: string;
+      timeoutMs?: number;
+      preserveFds?: number;
+      extraFds?: number[];
+    } = {},
   ): Promise<CommandResult> {
     this.check();
     b.write();
@@ -219,9 +234,25 @@ export class CaseContext {
     return this.runtime.create(
       id,
       opts.bundlePath ?? b.dir,
-      { pidFile: opts.pidFile, stdoutPath: b.stdoutPath, stderrPath: b.stderrPath },
+      {
+        pidFile: opts.pidFile,
+        stdoutPath: b.stdoutPath,
+        stderrPath: b.stderrPath,
+        preserveFds: opts.preserveFds,
+        extraFds: opts.extraFds,
+      },
       opts.timeoutMs,
     );
+  }
+
+  /** `exec --detach --process FILE` into a container; its stdio go to files in the case's directory. */
+  async exec(id: string, processPath: string): Promise<CommandResult> {
+    this.check();
+    return this.runtime.exec(id, {
+      processPath,
+      stdoutPath: join(this.dir, `exec-${id}.stdout`),
+      stderrPath: join(this.dir, `exec-${id}.stderr`),
+    });
   }
 
   async start(id: string, timeoutMs?: number): Promise<CommandResult> {

@@ -25,6 +25,8 @@ export interface CommandOptions {
   stdoutPath?: string;
   stderrPath?: string;
   env?: NodeJS.ProcessEnv;
+  /** Open fds handed to the command at 3, 4, …, as an engine passes fds with --preserve-fds. */
+  extraFds?: number[];
 }
 
 let sequence = 0;
@@ -46,7 +48,7 @@ export function runCommand(file: string, args: string[], opts: CommandOptions): 
   return new Promise((resolve) => {
     let timedOut = false;
     const child = spawn(file, args, {
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', outFd, errFd],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', outFd, errFd, ...(opts.extraFds ?? [])],
       env: opts.env ?? process.env,
       // Its own process group, so a time-out can kill whatever the command started.
       detached: true,

@@ -20,6 +20,17 @@ export interface CreateOptions {
   /** Files the container's stdout and stderr go to (create's own, inherited). */
   stdoutPath: string;
   stderrPath: string;
+  /** `--preserve-fds N`: the runtime passes the caller's fds 3 … 3+N-1 to the container. */
+  preserveFds?: number;
+  /** Open fds the command gets at 3, 4, … (what --preserve-fds refers to). */
+  extraFds?: number[];
+}
+
+export interface ExecOptions {
+  /** A process.json (config.md "Process") for `exec --process`. */
+  processPath: string;
+  stdoutPath: string;
+  stderrPath: string;
 }
 
 /** Time limit for one runtime command; a hook case may pass a longer one. */
@@ -27,8 +38,9 @@ export const COMMAND_TIMEOUT_MS = 15_000;
 
 /**
  * Drives a runtime through the command line that runc established and runtime callers
- * use (`create --bundle`, `start`, `state`, `kill`, `delete`), with `--root` set to the
- * suite's own state directory so nothing it does meets other users of the runtime.
+ * use (`create --bundle`, `start`, `state`, `kill`, `delete`, and `exec` for the security
+ * cases), with `--root` set to the suite's own state directory so nothing it does meets
+ * other users of the runtime.
  */
 export class Runtime {
   constructor(
@@ -37,35 +49,53 @@ export class Runtime {
     readonly scratch: string,
   ) {}
 
-  private exec(args: string[], extra: { stdoutPath?: string; stderrPath?: string; timeoutMs?: number } = {}) {
+  private command(
+    args: string[],
+    extra: { stdoutPath?: string; stderrPath?: string; timeoutMs?: number; extraFds?: number[] } = {},
+  ) {
     return runCommand(this.path, ['--root', this.root, ...args], {
       timeoutMs: extra.timeoutMs ?? COMMAND_TIMEOUT_MS,
       scratch: this.scratch,
       stdoutPath: extra.stdoutPath,
       stderrPath: extra.stderrPath,
+      extraFds: extra.extraFds,
     });
   }
 
   create(id: string, bundle: string, opts: CreateOptions, timeoutMs?: number): Promise<CommandResult> {
     const args = ['create', '--bundle', bundle];
     if (opts.pidFile) args.push('--pid-file', opts.pidFile);
-    return this.exec([...args, id], { stdoutPath: opts.stdoutPath, stderrPath: opts.stderrPath, timeoutMs });
+    if (opts.preserveFds !== undefined) args.push('--preserve-fds', String(opts.preserveFds));
+    return this.command([...args, id], {
+      stdoutPath: opts.stdoutPath,
+      stderrPath: opts.stderrPath,
+      timeoutMs,
+      extraFds: opts.extraFds,
+    });
+  }
+
+  /** `exec --detach --process FILE`: starts one more process in the container and returns. */
+  exec(id: string, opts: ExecOptions): Promise<CommandResult> {
+    return this.command(['exec', '--detach', '--process', opts.processPath, id], {
+      stdoutPath: opts.stdoutPath,
+      stderrPath: opts.stderrPath,
+    });
   }
 
   start(id: string, timeoutMs?: number): Promise<CommandResult> {
-    return this.exec(['start', id], { timeoutMs });
+    return this.command(['start', id], { timeoutMs });
   }
 
   kill(id: string, signal: string): Promise<CommandResult> {
-    return this.exec(['kill', id, signal]);
+    return this.command(['kill', id, signal]);
   }
 
   delete(id: string, force = false, timeoutMs?: number): Promise<CommandResult> {
-    return this.exec(force ? ['delete', '--force', id] : ['delete', id], { timeoutMs });
+    return this.command(force ? ['delete', '--force', id] : ['delete', id], { timeoutMs });
   }
 
   async state(id: string): Promise<StateResult> {
-    const r = await this.exec(['state', id]);
+    const r = await this.command(['state', id]);
     if (!r.ok) return r;
     try {
       return { ...r, state: JSON.parse(r.stdout) as State };

@@ -1,19 +1,29 @@
 /**
  * A requirement of the OCI runtime-spec (v1.3.0): the document, its section heading and
- * the sentence quoted word for word, so a reader can find it and judge the check.
+ * the sentence quoted word for word, so a reader can find it and judge the check. The
+ * security cases check properties the spec does not state; where no sentence of the spec
+ * fits, they cite this repository's docs/security.md instead, marked `project`.
  */
 export interface Requirement {
   doc: string;
   section: string;
   text: string;
+  project?: true;
 }
 
 export function req(doc: string, section: string, text: string): Requirement {
   return { doc, section, text };
 }
 
+/** A rule of this repository's docs/security.md, quoted word for word: not the runtime-spec. */
+export function securityReq(section: string, text: string): Requirement {
+  return { doc: 'docs/security.md', section, text, project: true };
+}
+
+export const PROJECT_SOURCE = "runts' docs/security.md, not the runtime-spec";
+
 export function cite(r: Requirement): string {
-  return `${r.doc} "${r.section}"`;
+  return r.project ? `${r.doc} "${r.section}", not the runtime-spec` : `${r.doc} "${r.section}"`;
 }
 
 /** Requirements that many cases lean on when they set a container up. */

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import type { Assertion } from './context.js';
-import { cite } from './spec.js';
+import { cite, PROJECT_SOURCE } from './spec.js';
 
 /**
  * TAP 14 output: one test point per case, its assertions as an indented subtest, and
@@ -37,7 +37,10 @@ export class Tap {
       this.line(`# Subtest: ${name}`);
       assertions.forEach((a, i) => {
         this.line(`    ${a.ok ? 'ok' : 'not ok'} ${i + 1} - ${escape(a.name)} [${cite(a.req)}]`);
-        if (!a.ok || this.verbose) yaml('      ', { requirement: a.req.text, ...a.diag }, (l) => this.line(l));
+        if (!a.ok || this.verbose) {
+          const source = a.req.project ? { source: PROJECT_SOURCE } : {};
+          yaml('      ', { requirement: a.req.text, ...source, ...a.diag }, (l) => this.line(l));
+        }
       });
       this.line(`    1..${assertions.length}`);
     }

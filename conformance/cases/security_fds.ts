@@ -1,0 +1,86 @@
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { failure, type Case, type CaseContext } from '../lib/context.js';
+import { describeFds, execed, fdsOf, security } from '../lib/security.js';
+import { common, req } from '../lib/spec.js';
+
+const stdioOnly = req(
+  'runtime-linux.md',
+  'File descriptors',
+  'By default, only the `stdin`, `stdout` and `stderr` file descriptors are kept open for the application by the runtime.',
+);
+const passes = req(
+  'runtime-linux.md',
+  'File descriptors',
+  'The runtime MAY pass additional file descriptors to the application to support features such as socket activation.',
+);
+
+/**
+ * Creates and starts `sleep` with `--preserve-fds n` and two files of the case passed at 3
+ * and 4 (when n is given), and returns the fds the running program holds; undefined when
+ * create fails (its result is returned too).
+ */
+async function census(t: CaseContext, preserveFds?: number) {
+  const b = await t.bundle((c, b) => {
+    b.process.args = ['sleep', '1000'];
+  });
+  const files = [join(t.dir, 'passed-3'), join(t.dir, 'passed-4')];
+  const extraFds = preserveFds === undefined ? [] : files.map((f) => openSync(f, 'w'));
+  try {
+    const created = await t.create(b, { preserveFds, extraFds });
+    if (!created.ok) return { created, files };
+    const pid = (await t.state(b.id)).state?.pid ?? 0;
+    await t.started(b.id);
+    t.require(await execed(pid, 'sleep'), 'the container process runs its program', common.start);
+    return { created, files, fds: fdsOf(pid) };
+  } finally {
+    extraFds.forEach((fd) => closeSync(fd));
+  }
+}
+
+export const cases: Case[] = [
+  {
+    name: 'security_fds',
+    description: 'fd census: the process of create and start holds exactly fds 0, 1 and 2',
+    async run(t) {
+      const { created, fds } = await census(t);
+      t.require(fds !== undefined, 'create succeeds', common.create, failure(created));
+      t.equal([...fds!.keys()], [0, 1, 2], 'the container process holds stdin, stdout and stderr only', stdioOnly, {
+        fds: describeFds(fds!),
+      });
+    },
+  },
+  {
+    name: 'security_fds/preserve_fds',
+    description: 'fd census: with two fds passed and --preserve-fds 2, exactly fds 0-4, 3 and 4 the caller\'s',
+    async run(t) {
+      const { created, fds, files } = await census(t, 2);
+      t.require(fds !== undefined, 'create --preserve-fds 2 succeeds', passes, failure(created));
+      const diag = { fds: describeFds(fds!) };
+      t.equal([...fds!.keys()], [0, 1, 2, 3, 4], 'the container process holds fds 0-4 and nothing else', security.noFds, diag);
+      t.equal([fds!.get(3), fds!.get(4)], files, 'fds 3 and 4 are the files the caller passed', passes, diag);
+    },
+  },
+  {
+    name: 'security_fds/preserve_fds_missing',
+    description: 'fd census: --preserve-fds 5 with two fds passed fails or gives nothing the caller did not pass',
+    async run(t) {
+      const { created, fds, files } = await census(t, 5);
+      if (fds === undefined) {
+        t.note(`create --preserve-fds 5 fails: ${created.stderr.trim().split('\n').pop()}`);
+        t.ok(true, 'create --preserve-fds 5 with two fds passed fails', security.noFds, failure(created));
+        return;
+      }
+      t.note(`create --preserve-fds 5 succeeds; the container process holds ${describeFds(fds)}`);
+      t.equal([fds.get(3), fds.get(4)], files, 'fds 3 and 4 are the files the caller passed', passes);
+      // runtime-linux.md "File descriptors" lets a runtime point fds at /dev/null.
+      const extra = [...fds].filter(([n]) => n > 4);
+      t.ok(
+        extra.every(([, target]) => target === '/dev/null'),
+        'fds 5 and up are absent or /dev/null: none is the runtime\'s',
+        security.noFds,
+        { fds: describeFds(fds) },
+      );
+    },
+  },
+];
