@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
-import { CRASH, leftovers } from './helpers.js';
+import { CRASH, leftovers, runtsBounded } from './helpers.js';
 
 /**
  * Property: any mutation of a valid busybox config either runs (exit 0) or fails with
@@ -122,7 +122,7 @@ t.test('mutated configs run or fail cleanly', async (t) => {
       }
       const what = mutations.map((m) => m.describe.slice(0, 200)).join('; ');
       const bundle = bundleFor(doc);
-      const r = sandbox.runts(['run', '--bundle', bundle, `fuzz${n++}`], { timeout: 30_000 });
+      const r = runtsBounded(sandbox.root, sandbox.dir, ['run', '--bundle', bundle, `fuzz${n++}`], 30_000);
       const problems: string[] = [];
       if (r.status !== 0 && r.status !== 1) problems.push(`exit status ${r.status} (null: a hang or a signal)`);
       if (r.status === 1 && r.stderr.trim() === '') problems.push('exit status 1 without a message');

@@ -1,6 +1,30 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Sandbox } from '../helpers/containers.js';
+import { RUNTS, type Sandbox } from '../helpers/containers.js';
+
+const ENV = { ...process.env };
+delete ENV.NODE_EXTRA_CA_CERTS;
+delete ENV.NODE_OPTIONS;
+
+let outputs = 0;
+
+/**
+ * runts with a time bound that holds: SIGKILL at the end, since a Node process stuck in
+ * a system call may not die of SIGTERM. Output goes to files, so a container that stays
+ * cannot keep spawnSync waiting on a pipe.
+ */
+export function runtsBounded(root: string, dir: string, args: string[], timeout = 20_000): { status: number | null; signal: string | null; stdout: string; stderr: string } {
+  const out = join(dir, `hostile-out${outputs}`);
+  const err = join(dir, `hostile-err${outputs++}`);
+  const fds = [openSync(out, 'w'), openSync(err, 'w')];
+  try {
+    const r = spawnSync(RUNTS, ['--root', root, ...args], { env: ENV, stdio: ['ignore', fds[0], fds[1]], timeout, killSignal: 'SIGKILL' });
+    return { status: r.status, signal: r.signal, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
+  } finally {
+    fds.forEach((fd) => closeSync(fd));
+  }
+}
 
 /**
  * What a failed or finished runts command may not leave behind, as observed on the

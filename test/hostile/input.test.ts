@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
-import { CRASH, leftovers } from './helpers.js';
+import { CRASH, leftovers, runtsBounded } from './helpers.js';
 
 /**
  * Hostile input to check, create and run: every malformed config or argument gets exit
@@ -230,7 +230,7 @@ cases.forEach((c, i) => {
       const withBundle = flags.includes('--bundle') ? flags : ['--bundle', bundle, ...flags];
       const pidFlags = cmd !== 'check' && !flags.includes('--pid-file') ? ['--pid-file', join(pidDir, 'pid')] : [];
       const argv = cmd === 'check' ? ['check', ...withBundle] : [cmd, ...withBundle, ...pidFlags, c.id ?? `hostile${i}`];
-      const r = sandbox.runts(argv, { timeout: TIMEOUT });
+      const r = runtsBounded(sandbox.root, sandbox.dir, argv, TIMEOUT);
       const lines = answerLines(cmd, r);
       t.equal(r.status, 1, `${cmd}: exit status 1 (a hang or a signal gives null)`);
       t.ok(lines.some((l) => c.expect.test(l)), `${cmd}: a line matches ${c.expect}`, { lines: lines.slice(0, 5) });

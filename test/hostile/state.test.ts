@@ -2,8 +2,8 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUNTS, Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
-import { CRASH, leftovers } from './helpers.js';
+import { Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
+import { CRASH, leftovers, runtsBounded } from './helpers.js';
 
 /**
  * Hostile state and arguments for commands on an existing container: a corrupt
@@ -14,16 +14,13 @@ import { CRASH, leftovers } from './helpers.js';
 const sandbox = new Sandbox(t);
 const rootfs = sharedRootfs(t);
 const TIMEOUT = 20_000;
-const ENV = { ...process.env };
-delete ENV.NODE_EXTRA_CA_CERTS;
-delete ENV.NODE_OPTIONS;
 
 function mkfifo(path: string): void {
   if (spawnSync('mkfifo', [path]).status !== 0) throw new Error(`mkfifo ${path} failed`);
 }
 
 function fails(t: Test, args: string[], expect: RegExp): void {
-  const r = sandbox.runts(args, { timeout: TIMEOUT });
+  const r = runtsBounded(sandbox.root, sandbox.dir, args, TIMEOUT);
   const lines = r.stderr.split('\n').filter((l) => l !== '');
   t.equal(r.status, 1, `${args.join(' ').slice(0, 80)}: exit status 1`);
   t.equal(lines.length, 1, 'one line');
@@ -98,7 +95,7 @@ t.test('bad input to the commands of a live container', async (t) => {
   fails(t, ['exec', '-p', join(files, 'nested.json'), 'live'], /nested\.json: nested more than \d+ levels deep$/);
   fails(t, ['update', '-r', join(files, 'nested.json'), 'live'], /nested\.json: nested more than \d+ levels deep$/);
   fails(t, ['exec', '-p', join(files, 'nul.json'), 'live'], /nul\.json: args\[0\]: contains a NUL byte$/);
-  const mistyped = sandbox.runts(['exec', '-p', join(files, 'mistyped.json'), 'live']);
+  const mistyped = runtsBounded(sandbox.root, sandbox.dir, ['exec', '-p', join(files, 'mistyped.json'), 'live']);
   t.equal(mistyped.status, 1, 'a mistyped process.json fails');
   t.match(mistyped.stderr, /mistyped\.json: cwd: expected a string, got number\n.*mistyped\.json: args: expected an array, got string\n/);
   fails(t, ['update', '-r', join(files, 'array.json'), 'live'], /array\.json: expected an object of linux\.resources$/);
@@ -136,9 +133,7 @@ t.test('a full --root: the error names the file, and nothing is left', async (t)
   writeFileSync(join(root, 'fill'), Buffer.alloc(4096));
   const bundle = sandbox.bundle(baseConfig(rootfs, ['true']));
   const pidFile = join(sandbox.dir, 'full.pid');
-  const out = spawnSync(RUNTS, ['--root', root, 'create', '--bundle', bundle, '--pid-file', pidFile, 'full'], {
-    encoding: 'utf8', env: ENV, timeout: TIMEOUT,
-  });
+  const out = runtsBounded(root, sandbox.dir, ['create', '--bundle', bundle, '--pid-file', pidFile, 'full'], TIMEOUT);
   t.equal(out.status, 1, 'exit status 1');
   t.match(out.stderr, new RegExp(`^write ${root}/full/state\\.json: ENOSPC`));
   t.same(readdirSync(root), ['fill'], 'no state directory');
