@@ -3,7 +3,8 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { join } from 'node:path';
 import { RUNTS, type Sandbox } from '../helpers/containers.js';
 
-const ENV = { ...process.env };
+/** The environment runts runs with: no CA bundle to parse, no test-runner loaders. */
+export const ENV = { ...process.env };
 delete ENV.NODE_EXTRA_CA_CERTS;
 delete ENV.NODE_OPTIONS;
 

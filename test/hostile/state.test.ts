@@ -2,8 +2,8 @@ import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
-import { CRASH, leftovers, runtsBounded } from './helpers.js';
+import { RUNTS, Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
+import { CRASH, ENV, leftovers, runtsBounded } from './helpers.js';
 
 /**
  * Hostile state and arguments for commands on an existing container: a corrupt
@@ -124,19 +124,23 @@ t.test('bad input to the commands of a live container', async (t) => {
 });
 
 t.test('a full --root: the error names the file, and nothing is left', async (t) => {
+  // The one-page tmpfs lives in a mount namespace of its own: other tests count the host's mounts.
   const root = join(sandbox.dir, 'full');
   mkdirSync(root);
-  t.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', root]).status, 0, 'a one-page tmpfs');
-  t.teardown(() => {
-    spawnSync('umount', ['-l', root]);
-  });
-  writeFileSync(join(root, 'fill'), Buffer.alloc(4096));
   const bundle = sandbox.bundle(baseConfig(rootfs, ['true']));
   const pidFile = join(sandbox.dir, 'full.pid');
-  const out = runtsBounded(root, sandbox.dir, ['create', '--bundle', bundle, '--pid-file', pidFile, 'full'], TIMEOUT);
-  t.equal(out.status, 1, 'exit status 1');
-  t.match(out.stderr, new RegExp(`^write ${root}/full/state\\.json: ENOSPC`));
-  t.same(readdirSync(root), ['fill'], 'no state directory');
+  const script = [
+    'mount -t tmpfs -o size=4k tmpfs "$1" && head -c 4096 /dev/zero > "$1/fill" || exit 99',
+    '"$2" --root "$1" create --bundle "$3" --pid-file "$4" full',
+    'echo "status $?"',
+    'ls -A "$1"',
+  ].join('\n');
+  const r = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', root, RUNTS, bundle, pidFile], {
+    encoding: 'utf8', env: ENV, timeout: TIMEOUT, killSignal: 'SIGKILL',
+  });
+  t.equal(r.stdout, 'status 1\nfill\n', 'exit status 1, and only the filling file in the root');
+  t.match(r.stderr, new RegExp(`^write ${root}/full/state\\.json: ENOSPC: [^\\n]*\\n$`), 'one line naming the file');
+  t.notMatch(r.stderr, CRASH, 'no crash');
   t.notOk(existsSync(pidFile), 'no pid file');
-  t.same({ ...leftovers(sandbox, rootfs), mounts: [] }, { stateDirs: [], cgroups: [], mounts: [], processes: [] }, 'no cgroup, no process');
+  t.same(leftovers(sandbox, rootfs), { stateDirs: [], cgroups: [], mounts: [], processes: [] }, 'no cgroup, no process, no mount');
 });
