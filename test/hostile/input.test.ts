@@ -171,7 +171,7 @@ const cases: Case[] = [
   { name: 'linux a string', raw: (b) => writeFileSync(join(b, 'config.json'), JSON.stringify({ ...base(), linux: 'yes' })), expect: /^config\.json: linux: expected an object, got string$/ },
   { name: 'a sysctl of the host', config: (c) => ((c.linux.sysctl = { 'kernel.pid_max': '1' }), c), expect: /^config\.json: linux\.sysctl\["kernel\.pid_max"\]: is not a namespaced sysctl/ },
   { name: 'a sysctl key walking out of /proc/sys', config: (c) => ((c.linux.sysctl = { 'net/../../../etc/passwd': '1' }), c), expect: /^config\.json: linux\.sysctl\["net\/\.\.\/\.\.\/\.\.\/etc\/passwd"\]: / , cmds: ['create'] },
-  { name: 'no mount namespace', config: (c) => ((c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'mount')), c), expect: /^config\.json: linux\.namespaces: a mount namespace is required/, cmds: ['create', 'run'] },
+  { name: 'no mount namespace with masked paths', config: (c) => ((c.linux.namespaces = c.linux.namespaces.filter((n: any) => n.type !== 'mount')), c), expect: /^config\.json: linux\.maskedPaths: unable to restrict sys entries without a mount namespace/, cmds: ['create', 'run'] },
   { name: 'a Windows section', config: (c) => ((c.windows = {}), c), expect: /^config\.json: windows: a Windows section cannot be honoured/ },
   { name: 'a number past 1e308', raw: (b) => writeFileSync(join(b, 'config.json'), JSON.stringify(base()).replace('"hard":1024', '"hard":1e400')), expect: /^config\.json: process\.rlimits\[0\]\.hard: / },
 
