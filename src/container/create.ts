@@ -14,10 +14,10 @@ import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '.
 import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
-import { createCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
+import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
 import { frozenCgroup } from '../linux/cgroups/freezer.js';
 import { procStat } from './proc.js';
-import { FIFO, containerDir, ensureRoot, writeAtomic, writeState, type ContainerState } from './state.js';
+import { FIFO, containerDir, ensureRoot, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { checkPassedFds } from './passed-fds.js';
 import * as log from '../log.js';
@@ -102,6 +102,8 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   }
   try {
     return withLock(root, id, () => {
+      // before any cgroup or process exists: what delete --force removes if create dies
+      writeCreating(root, id, { cgroups: plannedCgroups(cgroupPlan) });
       const fifo = join(dir, FIFO);
       const sys = libc();
       if (sys.mkfifo(fifo, 0o622) < 0) throw new RuntsError(`mkfifo ${fifo}`, { errno: sys.errno() });

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError } from '../errors.js';
-import { containerDir, hookState, readState, stateReadable, statusOf, type ContainerState } from './state.js';
+import { containerDir, hookState, readCreating, readState, stateReadable, statusOf, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { signalContainer } from './kill.js';
@@ -49,7 +49,10 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
   if (force && !existsSync(dir)) return;
   withLock(root, id, () => {
     if (!existsSync(join(dir, 'state.json')) || (force && !stateReadable(root, id))) {
-      // a create that died before writing its state: nothing runs, only the directory is left
+      // A create that died before writing its state, or a state file that cannot be read:
+      // the creating record names the cgroups, and so the processes, it may have made.
+      const cgroups = readCreating(root, id)?.cgroups;
+      if (cgroups) removeCgroups(cgroups);
       rmSync(dir, { recursive: true, force: true });
       return;
     }

@@ -85,6 +85,32 @@ export function readState(root: string, id: string): ContainerState {
   return doc as ContainerState;
 }
 
+/**
+ * The record create writes before it makes any cgroup or process: what a create that died
+ * on the way may have left, for delete --force to remove.
+ */
+export interface CreatingRecord {
+  cgroups?: CgroupState;
+}
+
+export const CREATING = 'creating.json';
+
+export function writeCreating(root: string, id: string, record: CreatingRecord): void {
+  writeAtomic(join(containerDir(root, id), CREATING), JSON.stringify(record));
+}
+
+/** The creating record, or nothing when there is none or it cannot be read. */
+export function readCreating(root: string, id: string): CreatingRecord | undefined {
+  try {
+    const doc = parseJsonInput(readInputFile(join(containerDir(root, id), CREATING), STATE_LIMIT), CREATING) as CreatingRecord;
+    const c = doc?.cgroups;
+    const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string' && x.startsWith('/sys/fs/cgroup/'));
+    return c === undefined || (strings(c.paths) && strings(c.created)) ? doc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether state.json can be read as the runtime wrote it (delete --force removes one that cannot). */
 export function stateReadable(root: string, id: string): boolean {
   try {

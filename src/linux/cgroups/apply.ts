@@ -108,6 +108,23 @@ export function cgroupPids(state: CgroupState): number[] {
   return [...new Set(procsBelow(state.paths[0]))];
 }
 
+/**
+ * What createCgroups will make of `plan`, before it makes anything: the directories that
+ * do not exist yet, parents first. Recorded first, it lets delete --force remove them (and
+ * kill their processes) after a create that died on the way.
+ */
+export function plannedCgroups(plan: CgroupPlan): CgroupState {
+  const created: string[] = [];
+  for (const d of plan.dirs) {
+    let dir = d.hierarchy.mountPoint;
+    for (const part of posix.relative(dir, d.path).split('/')) {
+      dir = posix.join(dir, part);
+      if (!existsSync(dir) && !created.includes(dir)) created.push(dir);
+    }
+  }
+  return { paths: plan.dirs.map((d) => d.path), created };
+}
+
 export function createCgroups(plan: CgroupPlan): CgroupState {
   for (const w of plan.warnings) log.warn(w);
   const state: CgroupState = { paths: plan.dirs.map((d) => d.path), created: [] };
