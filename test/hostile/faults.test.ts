@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUNTS, Sandbox, baseConfig, sharedRootfs } from '../helpers/containers.js';
 import { ENV } from './helpers.js';
@@ -120,3 +120,21 @@ for (const command of ['create', 'start', 'exec', 'delete'] as const) {
     }
   });
 }
+
+t.test('delete --force of a running container whose state.json is corrupt kills it and removes its cgroups', async (t) => {
+  const sb = new Sandbox(t);
+  for (const [name, text] of [['garbage', 'garbage\n'], ['empty', ''], ['object', '{}'], ['truncated', '{"ociVersion":"1.3.0","id":']]) {
+    const id = `corrupt-${name}`;
+    const config = baseConfig(rootfs, ['sleep', '1000']);
+    config.linux.cgroupsPath = `/${PARENT}/${id}`;
+    config.linux.resources = { pids: { limit: 64 } };
+    t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(config), id]).status, 0);
+    const pid = sb.state(id).pid;
+    writeFileSync(join(sb.root, id, 'state.json'), text);
+    const r = sb.runts(['delete', '--force', id]);
+    t.equal(r.status, 0, `${name}: ${r.stderr}`);
+    t.notOk(existsSync(join(sb.root, id)), `${name}: no state directory`);
+    t.same(cgroupsOf(id), [], `${name}: no cgroup`);
+    t.notOk(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), `${name}: the init is gone`);
+  }
+});
