@@ -99,7 +99,7 @@ for (const command of ['create', 'start', 'exec', 'delete'] as const) {
       // Every other round of create aims at its riskiest part: its cgroups exist, its
       // state does not yet.
       const aimed = command === 'create' && round % 2 === 0;
-      const ms = Math.floor(random() * (aimed ? 150 : command === 'create' ? 800 : 250));
+      const ms = Math.floor(random() * (aimed ? 20 : command === 'create' ? 800 : 250));
       const args = {
         create: ['create', '--bundle', bundle, id],
         start: ['start', id],
