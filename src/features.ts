@@ -3,6 +3,7 @@ import { MOUNT_OPTIONS } from './linux/mount-options.js';
 import { seccompFeatures } from './linux/seccomp.js';
 import { CAPABILITIES, NAMESPACE_FILES } from './spec/linux-names.js';
 import { VERSION, SPEC_VERSION } from './version.js';
+import { sdBusAvailable } from './sys/sdbus.js';
 
 /**
  * What runts implements, one switch per feature: the change that makes a feature work
@@ -11,7 +12,7 @@ import { VERSION, SPEC_VERSION } from './version.js';
 const IMPLEMENTED = {
   cgroupV1: true,
   cgroupV2: true,
-  cgroupSystemd: false,
+  cgroupSystemd: true,
   cgroupSystemdUser: false,
   cgroupRdma: false,
   seccomp: true,
@@ -40,7 +41,8 @@ export function featuresDocument(): Features {
       cgroup: {
         v1: IMPLEMENTED.cgroupV1,
         v2: IMPLEMENTED.cgroupV2,
-        systemd: IMPLEMENTED.cgroupSystemd,
+        // the driver talks to systemd through libsystemd, which a host without systemd may lack
+        systemd: IMPLEMENTED.cgroupSystemd && sdBusAvailable(),
         systemdUser: IMPLEMENTED.cgroupSystemdUser,
         rdma: IMPLEMENTED.cgroupRdma,
       },

@@ -5,6 +5,7 @@ import type { GlobalOptions } from './options.js';
 import { RuntsErrors } from '../errors.js';
 import { readCgroupHost, type CgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
+import { probeSystemd, systemdScope } from '../linux/cgroups/systemd.js';
 import { mountOptionProblems } from '../linux/fs-context.js';
 import { featuresDocument } from '../features.js';
 import { writeStdout } from '../log.js';
@@ -79,7 +80,7 @@ function kernelAtLeast([major, minor]: [number, number]): boolean {
  * The cgroup layout, and whether create could set up this config's cgroups here: the
  * same planning create does, so the two never disagree.
  */
-function checkCgroups(spec: Spec, out: Report): void {
+function checkCgroups(spec: Spec, out: Report, systemd: boolean): void {
   let host: CgroupHost;
   try {
     host = readCgroupHost();
@@ -95,11 +96,16 @@ function checkCgroups(spec: Spec, out: Report): void {
   }
   out.ok(`cgroup layout: ${v1 && v2 ? 'hybrid (v1 controllers and a cgroup2 hierarchy)' : v2 ? 'v2' : 'v1'}`);
   try {
-    planCgroups(spec, 'check', host);
+    planCgroups(spec, 'check', host, systemd ? systemdScope(spec.linux?.cgroupsPath, 'check').path : undefined);
     if (spec.linux?.resources) out.ok('cgroup controllers: all that linux.resources needs');
   } catch (err) {
     out.problem((err as Error).message);
   }
+  // The systemd driver needs systemd's manager over D-Bus; without --systemd-cgroup it is news only.
+  const sd = probeSystemd();
+  if (sd.ok) out.ok(`systemd ${sd.version} reachable: --systemd-cgroup can be used`);
+  else if (systemd) out.problem(`--systemd-cgroup: ${sd.why}`);
+  else out.ok(`systemd not reachable (${sd.why}): use the cgroupfs driver (the default)`);
 }
 
 function checkNamespaces(spec: Spec, out: Report): void {
@@ -239,7 +245,7 @@ function checkDevicesAndMounts(spec: Spec, out: Report): void {
   }
 }
 
-export async function run(opts: { bundle: string }, _globals: GlobalOptions, _name: string): Promise<number> {
+export async function run(opts: { bundle: string }, globals: GlobalOptions, _name: string): Promise<number> {
   const bundle = resolve(opts.bundle);
   const out = new Report();
   let spec: Spec;
@@ -254,7 +260,7 @@ export async function run(opts: { bundle: string }, _globals: GlobalOptions, _na
   out.ok(`${bundle}/config.json is valid`);
   for (const p of findUnknownProperties(spec)) out.warning(`config.json: ${formatProblem(p)}`);
   checkNamespaces(spec, out);
-  checkCgroups(spec, out);
+  checkCgroups(spec, out, globals.systemdCgroup);
   checkCapabilities(spec, out);
   checkSecurity(spec, out);
   checkDevicesAndMounts(spec, out);

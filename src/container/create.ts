@@ -16,6 +16,8 @@ import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
 import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
 import { frozenCgroup } from '../linux/cgroups/freezer.js';
+import { managerFacts, resourceProperties, scopeProperties, startScope, systemdScope } from '../linux/cgroups/systemd.js';
+import { Bus } from '../sys/sdbus.js';
 import { procStat } from './proc.js';
 import { FIFO, containerDir, ensureRoot, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -29,7 +31,7 @@ export interface CreateOptions {
   pidFile?: string;
   noPivot: boolean;
   preserveFds: number;
-  /** --systemd-cgroup: asks for cgroups through systemd, which runts does not do. */
+  /** --systemd-cgroup: the container's cgroup is a transient systemd scope (systemd.ts). */
   systemdCgroup?: boolean;
   /** --console-socket: where the pty master of a process.terminal container goes. */
   consoleSocket?: string;
@@ -79,9 +81,10 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   if (!terminal && o.consoleSocket !== undefined) {
     throw new RuntsError('cannot use console socket if runts will not detach or allocate tty');
   }
-  if (o.systemdCgroup) throw new RuntsError('--systemd-cgroup is not supported: runts manages cgroups through the cgroup file system');
   // Planned before anything exists: a resource this host cannot apply fails here.
-  const cgroupPlan = planCgroups(spec, id, readCgroupHost());
+  const scope = o.systemdCgroup ? systemdScope(spec.linux?.cgroupsPath, id) : undefined;
+  const host = readCgroupHost();
+  const cgroupPlan = planCgroups(spec, id, host, scope?.path);
   const frozen = frozenCgroup(cgroupPlan.dirs.map((d) => d.path));
   if (frozen !== undefined) {
     throw new RuntsError(`container's cgroup unexpectedly frozen: ${frozen}`, {
@@ -91,7 +94,18 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   const extra = extraFds(o.preserveFds);
   const pidFile = o.pidFile ? resolve(o.pidFile) : undefined;
   if (pidFile !== undefined) checkPidFile(pidFile);
-  const made: { cgroups?: CgroupState; consoleFd?: number; pid?: number } = {};
+  const made: { cgroups?: CgroupState; consoleFd?: number; pid?: number; bus?: Bus } = {};
+  let placeInCgroups: ((pid: number) => void) | undefined;
+  if (scope) {
+    const bus = (made.bus = connectSystemd());
+    const cgroupVersion = host.hierarchies[0]?.version ?? 1;
+    const resources = resourceProperties(spec.linux?.resources, managerFacts(bus, cgroupVersion));
+    placeInCgroups = (pid) => {
+      made.cgroups = plannedCgroups(cgroupPlan, scope);
+      startScope(bus, scope, scopeProperties(scope, id, pid, resources, cgroupVersion));
+      made.cgroups = createCgroups(cgroupPlan, scope);
+    };
+  }
   ensureRoot(root);
   const dir = containerDir(root, id);
   try {
@@ -103,7 +117,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   try {
     return withLock(root, id, () => {
       // before any cgroup or process exists: what delete --force removes if create dies
-      writeCreating(root, id, { cgroups: plannedCgroups(cgroupPlan) });
+      writeCreating(root, id, { cgroups: plannedCgroups(cgroupPlan, scope) });
       const fifo = join(dir, FIFO);
       const sys = libc();
       if (sys.mkfifo(fifo, 0o622) < 0) throw new RuntsError(`mkfifo ${fifo}`, { errno: sys.errno() });
@@ -116,11 +130,11 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         chmodSync(stderr, 0o622);
       }
       const rootfs = rootfsPath(spec, bundle);
-      const cgroups = (made.cgroups = createCgroups(cgroupPlan));
+      if (!scope) made.cgroups = createCgroups(cgroupPlan);
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
       const pid = (made.pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
-        capabilities, lastCap: lastCap(), cgroupDirs: cgroups.paths,
+        capabilities, lastCap: lastCap(), cgroupDirs: cgroupPlan.dirs.map((d) => d.path), placeInCgroups,
         consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined,
       }));
       const stat = procStat(pid);
@@ -135,7 +149,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         owner: userInfo().username,
         annotations: spec.annotations as Record<string, string> | undefined,
         config: spec,
-        cgroups,
+        cgroups: made.cgroups,
       };
       writeState(root, state);
       if (pidFile !== undefined) writeAtomic(pidFile, String(pid));
@@ -163,5 +177,14 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
     throw err;
   } finally {
     if (made.consoleFd !== undefined) closeSync(made.consoleFd);
+    made.bus?.close();
+  }
+}
+
+function connectSystemd(): Bus {
+  try {
+    return Bus.system();
+  } catch (err) {
+    throw new RuntsError(`cannot reach systemd (--systemd-cgroup): ${err instanceof Error ? err.message : String(err)}`);
   }
 }

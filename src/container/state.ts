@@ -67,6 +67,11 @@ function stateProblem(doc: unknown, id: string): string | undefined {
   if (cg !== undefined) {
     const strings = (v: unknown) => Array.isArray(v) && v.every((p) => typeof p === 'string');
     if (!isObject(cg) || !strings(cg.paths) || !strings(cg.created)) return 'cgroups is not a list of paths';
+    const sd = cg.systemd;
+    if (sd !== undefined && (!isObject(sd) || !['slice', 'unit', 'path'].every((k) => typeof sd[k] === 'string')
+      || (sd.manager !== 'system' && sd.manager !== 'user'))) {
+      return 'cgroups.systemd is not a systemd unit';
+    }
   }
   return undefined;
 }

@@ -6,6 +6,7 @@ import { withLock } from './lock.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
 import { updateCgroups } from '../linux/cgroups/apply.js';
+import { managerFacts, resourceProperties, setScopeProperties, withManager } from '../linux/cgroups/systemd.js';
 import * as log from '../log.js';
 
 /** Resource groups whose fields an update changes one by one; anything else is replaced. */
@@ -50,10 +51,22 @@ export function updateContainer(root: string, id: string, update: LinuxResources
       linux: { ...state.config.linux, resources: mergeResources(state.config.linux?.resources, limits) },
     };
     assertConfigSchema(config);
-    const plan = planCgroups(config, id, readCgroupHost());
+    const scope = state.cgroups.systemd;
+    const host = readCgroupHost();
+    const plan = planCgroups(config, id, host, scope?.path);
     const paths = plan.dirs.map((d) => d.path);
     if (paths.join('\n') !== state.cgroups.paths.join('\n')) {
       throw new RuntsError(`the host's cgroups changed since create: ${paths.join(', ')} is not ${state.cgroups.paths.join(', ')}`);
+    }
+    // systemd keeps the new limits as the scope's properties (it re-applies those), then
+    // the files get runc's exact values as at create.
+    if (scope) {
+      const v = host.hierarchies[0]?.version ?? 1;
+      withManager(scope.manager, (bus) => {
+        const { devices: _devices, ...rest } = config.linux?.resources ?? {};
+        const props = resourceProperties(rest, managerFacts(bus, v)).filter(([name]) => !name.startsWith('Device'));
+        setScopeProperties(bus, scope, props);
+      });
     }
     // Device rules are planned again with the rest; only the limits are written.
     updateCgroups({ ...plan, writes: plan.writes.filter((w) => !w.configPath.startsWith('linux.resources.devices')) });

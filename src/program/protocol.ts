@@ -20,5 +20,10 @@ export const MSG_HOOKS = 5;
  * sources there and answers one byte carrying their fds (SCM_RIGHTS).
  */
 export const MSG_MOUNT_SOURCES = 6;
+/**
+ * The intermediate process waits to be put in the container's cgroups by a cgroup manager
+ * (systemd makes the scope with it inside): the runtime answers one byte once it is there.
+ */
+export const MSG_CGROUP = 7;
 /** a = index of the failed instruction, b = errno. */
 export const MSG_ERROR = 4;

@@ -1,7 +1,7 @@
 import type { Spec } from '../spec/types/config.js';
 import { Emitter } from '../program/emit.js';
 import type { Ptr } from '../program/program.js';
-import { MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_CGROUP, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import type { NamespacePlan } from '../linux/namespaces.js';
 import { NAMESPACES } from '../linux/namespaces.js';
 import { emitResetSignals } from '../linux/signals.js';
@@ -59,6 +59,8 @@ export interface InitOptions {
    * and a cgroup mount without a cgroup namespace binds them.
    */
   cgroupDirs?: string[];
+  /** Whether the intermediate waits for the runtime to put it in the cgroups (systemd) first. */
+  cgroupHandshake?: boolean;
   /** Fds of the detached mounts the runtime made (id-mapped, tmpcopyup), by index in mounts[]. */
   detached?: ReadonlyMap<number, number>;
   /** In a user namespace: the bind sources the runtime sends, and where the init keeps them. */
@@ -91,6 +93,10 @@ export function buildInit(o: InitOptions): InitProgram {
   ]);
   emitHideRuntimeArguments(e, o.argumentArea);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
+  if (o.cgroupHandshake) {
+    p.sys('write', [sock, record(e, MSG_CGROUP), RECORD_BYTES], { what: 'ask to be put in the container\'s cgroups' });
+    p.sys('read', [sock, p.bytes(8), 1], { what: 'wait for the container\'s cgroups', configPath: 'linux.cgroupsPath' }, { nonzero: true });
+  }
   emitJoinCgroups(e, spec, cgroupProcsFiles(o.cgroupDirs ?? []));
   emitEarlyAttributes(e, process);
   const joinUser = o.joinFds.find((j) => j.type === 'user');

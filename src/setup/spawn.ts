@@ -17,7 +17,7 @@ import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute, warmExecutor } from '../program/executor.js';
-import { MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_CGROUP, MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import { hooksOf, runHooks } from '../linux/hooks.js';
 import * as log from '../log.js';
 
@@ -42,6 +42,11 @@ export interface SpawnOptions {
   lastCap: number;
   /** The container's cgroups on the host, one per hierarchy. */
   cgroupDirs: string[];
+  /**
+   * Under a cgroup manager (systemd): puts the intermediate process (`pid`) in the
+   * container's cgroups, which exist from then on; the process joins them after.
+   */
+  placeInCgroups?: (pid: number) => void;
   /** With process.terminal: the socket the pty master is sent over. */
   consoleFd?: number;
 }
@@ -161,6 +166,7 @@ export function spawnInit(o: SpawnOptions): number {
       socketFd: childEnd, stateDirFd, scratchFd: scratch, noPivot: o.noPivot, extraFds: o.extraFds,
       console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
       capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, detached, mountSources,
+      cgroupHandshake: o.placeInCgroups !== undefined,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
@@ -184,7 +190,10 @@ export function spawnInit(o: SpawnOptions): number {
     };
     for (;;) {
       const kind = next();
-      if (kind === MSG_USERNS) {
+      if (kind === MSG_CGROUP) {
+        o.placeInCgroups?.(intermediate);
+        writeSync(parentEnd, Buffer.from([1]));
+      } else if (kind === MSG_USERNS) {
         writeIdMaps(intermediate, o.spec.linux?.uidMappings, o.spec.linux?.gidMappings, 'linux');
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_HOOKS) {

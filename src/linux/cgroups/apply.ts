@@ -7,6 +7,7 @@ import type { CgroupDir, CgroupPlan } from './plan.js';
 import type { CgroupWrite } from './resources.js';
 import { attachDeviceFilter } from './bpf.js';
 import { readText, sleep, writeFile } from './files.js';
+import { stopScope, withManager, type SystemdScope } from './systemd.js';
 
 /**
  * The effects of a CgroupPlan, run by the runtime before it forks the container's setup
@@ -19,6 +20,26 @@ export interface CgroupState {
   paths: string[];
   /** The directories create made, parents first: delete removes these and no others. */
   created: string[];
+  /** Under --systemd-cgroup: the scope unit holding the container, which delete stops. */
+  systemd?: SystemdScope;
+}
+
+/** The v1 controllers systemd manages (and so makes the scope's parents for); cgroup2 is all its. */
+const SYSTEMD_V1 = new Set(['name=systemd', 'cpu', 'cpuacct', 'blkio', 'memory', 'devices', 'pids']);
+
+/**
+ * Under the systemd driver, systemd makes the scope's directory and its slices' in the
+ * hierarchies it manages: the scope's directories are the container's, the slices are
+ * systemd's and stay. Elsewhere, what create made is the container's, as with cgroupfs.
+ */
+function ownDirs(plan: CgroupPlan, created: string[], scope: SystemdScope | undefined): string[] {
+  if (!scope) return created;
+  const paths = plan.dirs.map((d) => d.path);
+  const systemds = plan.dirs
+    .filter((d) => d.hierarchy.version === 2 || d.hierarchy.controllers.some((c) => SYSTEMD_V1.has(c)))
+    .map((d) => d.hierarchy.mountPoint);
+  const bySystemd = (dir: string) => systemds.some((m) => dir.startsWith(`${m}/`));
+  return [...created.filter((d) => !paths.includes(d) && !bySystemd(d)), ...paths];
 }
 
 const SIGKILL = 9;
@@ -113,7 +134,7 @@ export function cgroupPids(state: CgroupState): number[] {
  * do not exist yet, parents first. Recorded first, it lets delete --force remove them (and
  * kill their processes) after a create that died on the way.
  */
-export function plannedCgroups(plan: CgroupPlan): CgroupState {
+export function plannedCgroups(plan: CgroupPlan, scope?: SystemdScope): CgroupState {
   const created: string[] = [];
   for (const d of plan.dirs) {
     let dir = d.hierarchy.mountPoint;
@@ -122,14 +143,20 @@ export function plannedCgroups(plan: CgroupPlan): CgroupState {
       if (!existsSync(dir) && !created.includes(dir)) created.push(dir);
     }
   }
-  return { paths: plan.dirs.map((d) => d.path), created };
+  return { paths: plan.dirs.map((d) => d.path), created: ownDirs(plan, created, scope), ...(scope ? { systemd: scope } : {}) };
 }
 
-export function createCgroups(plan: CgroupPlan): CgroupState {
+/**
+ * Makes the container's cgroups and writes its limits. Under the systemd driver the scope
+ * exists already (with the setup process in it): what is left is the hierarchies systemd
+ * does not manage, and the files.
+ */
+export function createCgroups(plan: CgroupPlan, scope?: SystemdScope): CgroupState {
   for (const w of plan.warnings) log.warn(w);
-  const state: CgroupState = { paths: plan.dirs.map((d) => d.path), created: [] };
+  const state: CgroupState = { paths: plan.dirs.map((d) => d.path), created: [], ...(scope ? { systemd: scope } : {}) };
   try {
     for (const d of plan.dirs) makeDir(d, state.created);
+    state.created = ownDirs(plan, state.created, scope);
     const v2 = plan.dirs.find((d) => d.hierarchy.version === 2);
     if (v2 && plan.enable.length > 0) enableControllers(v2, plan.enable);
     for (const w of plan.writes) applyWrite(w);
@@ -139,6 +166,7 @@ export function createCgroups(plan: CgroupPlan): CgroupState {
     throw err;
   }
   // One process sits in a cgroup of every hierarchy: count each once.
+  if (scope) return state;
   const others = new Set(state.paths.filter((p) => !state.created.includes(p)).flatMap(procs)).size;
   if (others > 0) {
     log.warn(`the container joins a cgroup that already holds ${others} process(es): they share its limits and its kill --all`);
@@ -207,6 +235,14 @@ function killAll(dirs: string[]): void {
 export function removeCgroups(state: CgroupState): void {
   const own = state.paths.filter((p) => state.created.includes(p));
   if (own.length > 0) killAll(own);
+  if (state.systemd) {
+    const scope = state.systemd;
+    try {
+      withManager(scope.manager, (bus) => stopScope(bus, scope));
+    } catch (err) {
+      log.warn(`systemd unit ${scope.unit} could not be stopped: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   for (const dir of [...state.created].reverse()) {
     const ok = own.includes(dir) ? removeTree(dir) : subdirs(dir).length > 0 || removeDir(dir, 2000);
     if (!ok) log.warn(`cgroup ${dir} could not be removed: it is still busy`);

@@ -58,9 +58,13 @@ function hostDir(h: Hierarchy, p: string): string {
   return posix.join(h.mountPoint, rel);
 }
 
-export function planCgroups(spec: Spec, id: string, host: CgroupHost): CgroupPlan {
+/**
+ * `scopePath`: under the systemd driver, the scope's cgroup (systemd.ts), which then is
+ * the container's cgroup in every hierarchy, in place of linux.cgroupsPath.
+ */
+export function planCgroups(spec: Spec, id: string, host: CgroupHost, scopePath?: string): CgroupPlan {
   if (host.hierarchies.length === 0) throw new RuntsError('no cgroup hierarchy is mounted on this host');
-  const cgroupsPath = spec.linux?.cgroupsPath;
+  const cgroupsPath = scopePath ?? spec.linux?.cgroupsPath;
   const dirs: CgroupDir[] = host.hierarchies.map((h) => ({ hierarchy: h, path: hostDir(h, cgroupPath(h, cgroupsPath, id)) }));
   const v2 = dirs.find((d) => d.hierarchy.version === 2);
   const hasV1 = dirs.some((d) => d.hierarchy.version === 1);
