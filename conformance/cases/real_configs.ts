@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCRIPTS } from '../fixtures/real-configs/scripts.js';
@@ -7,7 +8,8 @@ import { capMask } from '../lib/caps.js';
 import type { Config } from '../lib/config.js';
 import { failure, type Bundle, type Case, type CaseContext } from '../lib/context.js';
 import { engineRun, keyValues, leftovers, ttyRun } from '../lib/engine.js';
-import { sleep } from '../lib/proc.js';
+import { runCommand, sleep } from '../lib/proc.js';
+import { candidateDirs } from '../lib/cgroups.js';
 import { common, req } from '../lib/spec.js';
 
 /**
@@ -275,9 +277,84 @@ export const cases: Case[] = [
       t.equal(left, [], 'nothing of the sandbox is left', common.deleteStopped);
     },
   },
+  {
+    name: 'real_configs/podman',
+    description:
+      'Podman 4.3 on the runtime (cgroupfs manager, its own storage): run --rm, --tmpfs, -v, --read-only, run -d, exec, stop, rm',
+    timeoutMs: 300_000,
+    run: podmanEndToEnd,
+  },
   specCase('runc', '/usr/sbin/runc'),
   specCase('crun', '/usr/bin/crun'),
 ];
+
+/** Podman itself, with the runtime under test as its --runtime, as an operator would use it. */
+async function podmanEndToEnd(t: CaseContext): Promise<void> {
+  if (!existsSync('/usr/bin/podman')) t.skip('podman is not installed');
+  const work = join(t.dir, 'podman');
+  mkdirSync(work);
+  // Its own storage, state and temp dirs, so nothing meets other users of Podman; no
+  // systemd on the hosts the suite runs on, hence cgroupfs and file events.
+  // (Podman refuses a runroot longer than 50 characters: that one has a short path.)
+  const short = mkdtempSync(join(tmpdir(), 'rcpm-'));
+  const base = ['--root', join(work, 'root'), '--runroot', join(short, 'run'), '--tmpdir', join(short, 'tmp')];
+  base.push('--cgroup-manager=cgroupfs', '--events-backend=file', '--runtime', t.runtime.path);
+  const podman = (args: string[], timeoutMs = 60_000) => runCommand('podman', [...base, ...args], { timeoutMs, scratch: t.dir });
+  const image = 'localhost/conformance:real';
+  const ids: string[] = [];
+  try {
+    const tar = join(work, 'rootfs.tar');
+    const packed = await runCommand('tar', ['-C', t.suite.rootfsTemplate, '-cf', tar, '.'], { timeoutMs: 60_000, scratch: t.dir });
+    t.require(packed.ok, 'the image tarball is made', common.create, failure(packed));
+    const imported = await podman(['import', '--change', 'CMD=/bin/sh', tar, image], 120_000);
+    t.require(imported.ok, 'podman imports the image', common.create, failure(imported));
+    // Podman asks for RLIMIT_NOFILE 1048576; without CAP_SYS_RESOURCE no runtime can raise
+    // its hard limit that far (README.md, "Using runts from Podman and containerd").
+    const limits = ['--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096'];
+    const run = async (flags: string[], script: string) => {
+      const cid = join(work, `cid-${ids.length}`);
+      const r = await podman(['run', '--cidfile', cid, ...limits, ...flags, image, 'sh', '-c', script], 120_000);
+      if (existsSync(cid)) ids.push(readFileSync(cid, 'utf8').trim());
+      return r;
+    };
+
+    const plain = await run(['--rm'], 'echo hello; exit 3');
+    t.equal(plain.code, 3, 'podman run --rm reports the exit status 3', exitStatus, failure(plain));
+    t.equal(plain.stdout, 'hello\n', 'and what the process printed', common.start, failure(plain));
+
+    const volume = join(work, 'volume');
+    mkdirSync(volume);
+    const fs = `awk '$5 == "/scratch" { for (i = 7; $i != "-"; i++); print $(i + 1) }' /proc/self/mountinfo`;
+    const mounted = await run(['--rm', '--tmpfs', '/scratch', '-v', `${volume}:/data`], `${fs}; echo from-container > /data/written`);
+    t.equal(mounted.stdout, 'tmpfs\n', 'run --tmpfs /scratch gives a tmpfs', mountsReq, failure(mounted));
+    t.equal(readText(join(volume, 'written')), 'from-container\n', 'run -v writes into the host directory', bindReq, failure(mounted));
+
+    const ro = await run(['--rm', '--read-only'], 'touch /etc/probe 2>/dev/null && echo writable || echo read-only; touch /tmp/probe && echo tmp-writable');
+    t.equal(ro.stdout, 'read-only\ntmp-writable\n', 'run --read-only: the root is read-only, /tmp a writable tmpfs', rootRo, failure(ro));
+
+    const name = `conformance-${t.suite.runId}`;
+    const detached = await run(['-d', '--name', name], 'sleep 600');
+    t.require(detached.ok, 'podman run -d starts a container', common.start, failure(detached));
+    const exec = await podman(['exec', name, 'sh', '-c', 'echo in-exec; exit 4']);
+    t.equal(exec.code, 4, 'podman exec reports the exit status 4', exitStatus, failure(exec));
+    t.equal(exec.stdout, 'in-exec\n', 'and what the process printed', common.start, failure(exec));
+    const stop = await podman(['stop', '--time', '2', name]);
+    t.ok(stop.ok, 'podman stop stops it', common.kill, failure(stop));
+    const state = await podman(['inspect', '--format', '{{.State.Status}}', name]);
+    t.equal(state.stdout.trim(), 'exited', 'podman sees it exited', common.queryState, failure(state));
+    const rm = await podman(['rm', name]);
+    t.ok(rm.ok, 'podman rm removes it', common.deleteStopped, failure(rm));
+
+    const all = await podman(['ps', '--all', '--quiet']);
+    t.equal(all.stdout, '', 'podman has no container left', common.deleteStopped, failure(all));
+    const cgroups = ids.flatMap((id) => candidateDirs(t.host, `libpod_parent/libpod-${id}`)).filter((d) => existsSync(d));
+    t.equal(cgroups, [], "no container's cgroup is left", common.deleteStopped);
+  } finally {
+    await podman(['rm', '--all', '--force'], 120_000);
+    await podman(['rmi', '--all', '--force'], 120_000);
+    rmSync(short, { recursive: true, force: true });
+  }
+}
 
 function readText(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
