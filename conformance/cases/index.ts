@@ -41,6 +41,7 @@ import { cases as poststop } from './poststop.js';
 import { cases as poststop_fail } from './poststop_fail.js';
 import { cases as prestart } from './prestart.js';
 import { cases as prestart_fail } from './prestart_fail.js';
+import { cases as real_configs } from './real_configs.js';
 import { cases as process_ } from './process.js';
 import { cases as process_capabilities } from './process_capabilities.js';
 import { cases as process_capabilities_fail } from './process_capabilities_fail.js';
@@ -115,6 +116,7 @@ export const allCases: Case[] = [
   ...root_readonly_true,
   ...misc_props,
   ...default_,
+  ...real_configs,
   ...security_cwd,
   ...security_fds,
   ...security_masked_paths,

@@ -192,10 +192,10 @@ export class CaseContext {
 
   /**
    * A fresh bundle: its own copy of the busybox rootfs and the default configuration with
-   * a cgroupsPath under the run's cgroup, changed by `edit`. config.json is written when
+   * a cgroupsPath under the run's cgroup (or the configuration `base` gives), changed by `edit`. config.json is written when
    * the bundle is created through this context.
    */
-  async bundle(edit?: (c: Config, b: Bundle) => void): Promise<Bundle> {
+  async bundle(edit?: (c: Config, b: Bundle) => void, base?: (id: string) => Config): Promise<Bundle> {
     const id = this.newId();
     const dir = join(this.dir, id);
     mkdirSync(dir, { recursive: true });
@@ -204,7 +204,7 @@ export class CaseContext {
       scratch: this.dir,
     });
     if (!cp.ok) throw new Error(`cannot copy the rootfs: ${cp.stderr}`);
-    const b = new Bundle(id, dir, defaultConfig(`/${this.suite.cgroupParent}/${id}`));
+    const b = new Bundle(id, dir, base ? base(id) : defaultConfig(`/${this.suite.cgroupParent}/${id}`));
     edit?.(b.config, b);
     b.write();
     return b;

@@ -544,8 +544,11 @@ export function emitEnterRoot(e: Emitter, spec: Spec, noPivot: boolean): void {
   e.p.sys('chdir', [e.str('/')], step);
   e.p.sys('close', [e.root], step);
   if (spec.linux?.rootfsPropagation) {
-    // Only now is the rootfs the root, the mount the option is about.
-    e.mount(null, e.str('/'), null, rootFlags, null, { what: 'set the propagation of the rootfs', configPath: 'linux.rootfsPropagation' });
+    // Only now is the rootfs the root, the mount the option is about; and only that
+    // mount: the r- forms reached the tree before the config's mounts were made, and each
+    // of those has the propagation its own options ask for (an rslave volume beside an
+    // rshared one, as Kubernetes' CRI asks, must stay a slave, not get a peer group).
+    e.mount(null, e.str('/'), null, rootFlags & ~MS_REC, null, { what: 'set the propagation of the rootfs', configPath: 'linux.rootfsPropagation' });
   }
   const ro = e.p.bytes(mountAttr(MOUNT_ATTR_RDONLY, 0));
   const dev = (spec.mounts ?? []).findIndex((m) => devReadonly(m, parseMountOptions(m.options)));

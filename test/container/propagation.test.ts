@@ -71,3 +71,19 @@ t.test('rootfsPropagation rslave: host mounts reach the container, none go back'
   t.notOk(hostMountpoints().includes(join(vol, 'inner')), 'the container\'s mount is not on the host');
   t.notOk(existsSync(join(vol, 'inner', 'made')), 'nor what it holds');
 });
+
+t.test('rootfsPropagation rshared with an rslave volume beside an rshared one (a pod with Bidirectional and HostToContainer volumes): the rslave volume stays a slave', async (t) => {
+  const sb = new Sandbox(t);
+  const bidi = sharedVolume(t);
+  const h2c = sharedVolume(t);
+  const script = [
+    "awk '$5 == \"/h2c\" { for (i = 7; $i != \"-\"; i++) printf \"%s \", $i; print \"\" }' /proc/self/mountinfo",
+    'mkdir /h2c/inner && mount -t tmpfs inner /h2c/inner && touch /h2c/inner/made',
+  ].join('; ');
+  const config = volumeConfig(bidi, script, 'rshared', 'rshared');
+  config.mounts.push({ destination: '/h2c', type: 'bind', source: h2c, options: ['rbind', 'rslave'] });
+  const r = sb.runts(['run', '--bundle', sb.bundle(config), 'pod']);
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /^master:\d+ $/m, 'the volume is a slave and nothing else (no peer group of its own)');
+  t.notOk(hostMountpoints().includes(join(h2c, 'inner')), 'a mount made inside it does not reach the host');
+});
