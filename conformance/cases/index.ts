@@ -30,6 +30,7 @@ import { cases as linux_process_selinux_label } from './linux_process_selinux_la
 import { cases as linux_readonly_paths } from './linux_readonly_paths.js';
 import { cases as linux_rootfs_propagation } from './linux_rootfs_propagation.js';
 import { cases as linux_seccomp } from './linux_seccomp.js';
+import { cases as linux_seccomp_notify } from './linux_seccomp_notify.js';
 import { cases as linux_sysctl } from './linux_sysctl.js';
 import { cases as linux_uid_mappings } from './linux_uid_mappings.js';
 import { cases as misc_props } from './misc_props.js';
@@ -102,6 +103,7 @@ export const allCases: Case[] = [
   ...linux_ns_path_type,
   ...linux_rootfs_propagation,
   ...linux_seccomp,
+  ...linux_seccomp_notify,
   ...linux_sysctl,
   ...linux_uid_mappings,
   ...linux_cgroups_blkio,

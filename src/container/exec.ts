@@ -42,6 +42,10 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   const pid = spawnExec({
     spec: { ...state.config, process },
     initPid: state.pid,
+    state: {
+      ociVersion: state.ociVersion, id, status, pid: state.pid, bundle: state.bundle,
+      ...(state.annotations ? { annotations: state.annotations } : {}),
+    },
     namespaces: (state.config.linux?.namespaces ?? []).map((n) => n.type),
     extraFds: o.extraFds,
     capabilities,

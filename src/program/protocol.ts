@@ -22,3 +22,9 @@ export const MSG_HOOKS = 5;
 export const MSG_MOUNT_SOURCES = 6;
 /** a = index of the failed instruction, b = errno. */
 export const MSG_ERROR = 4;
+/**
+ * The process loaded a seccomp filter with a listener: a = the listener's fd in the
+ * process. The runtime takes it (pidfd_getfd), sends it to linux.seccomp.listenerPath and
+ * answers one byte.
+ */
+export const MSG_SECCOMP = 7;

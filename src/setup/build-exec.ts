@@ -73,9 +73,9 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   emitEnterCwd(e, process.cwd);
   if (o.console) emitConsole(e, process, o.console, false);
   emitPassFds(e, o.extraFds);
-  emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'));
+  emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'), o.socketFd);
   const exe = emitLookup(e, process);
-  emitLastAttributes(e, o.spec);
+  emitLastAttributes(e, o.spec, o.socketFd);
   emitExec(e, o.spec, exe);
   return { emitter: e, report };
 }

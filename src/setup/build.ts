@@ -156,9 +156,9 @@ export function buildInit(o: InitOptions): InitProgram {
   emitEnterCwd(e, cwd);
   const inUserNamespace = Boolean(joinUser) || o.namespaces.newUser;
   emitPassFds(e, o.extraFds);
-  emitCredentials(e, spec, o.capabilities, o.lastCap, inUserNamespace);
+  emitCredentials(e, spec, o.capabilities, o.lastCap, inUserNamespace, sock);
   const exe = emitLookup(e, process);
-  emitLastAttributes(e, spec);
+  emitLastAttributes(e, spec, sock);
 
   p.sys('write', [sock, record(e, MSG_READY), RECORD_BYTES], { what: 'report ready' });
   const fifo = p.reg('fifo');

@@ -17,7 +17,8 @@ import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute, warmExecutor } from '../program/executor.js';
-import { MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_SECCOMP, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { sendToListener, type ListenerState } from '../linux/seccomp.js';
 import { hooksOf, runHooks } from '../linux/hooks.js';
 import * as log from '../log.js';
 
@@ -182,6 +183,11 @@ export function spawnInit(o: SpawnOptions): number {
     const awaitPid = () => {
       while (init < 0) next();
     };
+    // state.md: the pid as seen from the namespace the reader is in
+    const state = (status: string, pid: number): ListenerState => ({
+      ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle,
+      ...(o.spec.annotations ? { annotations: o.spec.annotations as Record<string, string> } : {}),
+    });
     for (;;) {
       const kind = next();
       if (kind === MSG_USERNS) {
@@ -189,11 +195,6 @@ export function spawnInit(o: SpawnOptions): number {
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_HOOKS) {
         awaitPid();
-        // state.md: the pid as seen from the namespace the hook runs in
-        const state = (status: string, pid: number) => ({
-          ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle,
-          ...(o.spec.annotations ? { annotations: o.spec.annotations } : {}),
-        });
         runHooks(o.spec, 'prestart', state('creating', init));
         runHooks(o.spec, 'createRuntime', state('creating', init));
         const inside = namespacePid(init);
@@ -208,6 +209,10 @@ export function spawnInit(o: SpawnOptions): number {
       } else if (kind === MSG_MOUNT_SOURCES) {
         awaitPid();
         sendMountSources(parentEnd, init, o.spec, o.bundle);
+      } else if (kind === MSG_SECCOMP) {
+        awaitPid();
+        sendToListener(o.spec, init, buf.readInt32LE(4), state('creating', init));
+        writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_READY) {
         awaitPid();
         break;
@@ -232,6 +237,8 @@ export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFd
   consoleFd?: number;
   /** The container init's pid, whose namespaces the process joins. */
   initPid: number;
+  /** The container's state, for a seccomp listener. */
+  state: ListenerState;
   namespaces: LinuxNamespaceType[];
 }
 
@@ -265,10 +272,18 @@ export function spawnExec(o: SpawnExecOptions): number {
     closeSync(childEnd);
     const buf = Buffer.alloc(RECORD_BYTES);
     // The socket closes on the process's execve: end-of-file after its pid is success.
+    // The process may speak before the intermediate has reported its pid.
+    let listenerFd = -1;
     while (readRecord(parentEnd, buf)) {
       const kind = buf.readInt32LE(0);
       if (kind === MSG_PID) pid = buf.readInt32LE(4);
       else if (kind === MSG_ERROR) throw failure(launched.program, buf);
+      else if (kind === MSG_SECCOMP) listenerFd = buf.readInt32LE(4);
+      if (listenerFd >= 0 && pid > 0) {
+        sendToListener(o.spec, pid, listenerFd, o.state);
+        writeSync(parentEnd, Buffer.from([1]));
+        listenerFd = -1;
+      }
     }
     reap(intermediate);
     if (pid < 0) throw new RuntsError('the process exited before it was started');
