@@ -35,6 +35,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** A connected socket for the pty master instead (`run` in the foreground relays it). */
   consoleFd?: number;
+  /** --no-new-keyring: no session keyring of the container's own. */
+  noNewKeyring?: boolean;
 }
 
 /** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
@@ -121,7 +123,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       const pid = (made.pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
         capabilities, lastCap: lastCap(), cgroupDirs: cgroups.paths,
-        consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined,
+        consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined, newKeyring: !o.noNewKeyring,
       }));
       const stat = procStat(pid);
       const state: ContainerState = {
@@ -136,6 +138,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         annotations: spec.annotations as Record<string, string> | undefined,
         config: spec,
         cgroups,
+        ...(o.noNewKeyring ? { noNewKeyring: true } : {}),
       };
       writeState(root, state);
       if (pidFile !== undefined) writeAtomic(pidFile, String(pid));

@@ -58,6 +58,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     lastCap: lastCap(),
     cgroupProcs: cgroupProcsFiles(joined),
     consoleFd: process.terminal ? o.consoleFd : undefined,
+    sessionKeyring: state.noNewKeyring ? undefined : id,
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(pid));
   return pid;

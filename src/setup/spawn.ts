@@ -45,6 +45,8 @@ export interface SpawnOptions {
   cgroupDirs: string[];
   /** With process.terminal: the socket the pty master is sent over. */
   consoleFd?: number;
+  /** Whether the init joins a new session keyring (create without --no-new-keyring). */
+  newKeyring: boolean;
 }
 
 /** A free fd number well above the ones this process holds, for mount targets (the next one is free too). */
@@ -163,6 +165,7 @@ export function spawnInit(o: SpawnOptions): number {
       console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
       capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, detached, mountSources,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
+      sessionKeyring: o.newKeyring ? o.id : undefined,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
     const launched = launch(built, childEnd, 'init');
