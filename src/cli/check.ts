@@ -1,3 +1,4 @@
+import { memoryPolicyProblems } from '../linux/mempolicy.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { resolve } from 'node:path';
@@ -227,6 +228,7 @@ function checkDevicesAndMounts(spec: Spec, out: Report): void {
       out.problem(`linux.netDevices.${name}: no such network device on this host`);
     }
   }
+  for (const problem of memoryPolicyProblems(spec)) out.problem(problem.message.replace(/^config\.json: /, ''));
   if (spec.linux?.intelRdt) {
     const mounted = / - resctrl /.test(read('/proc/self/mountinfo') ?? '');
     if (!mounted) out.problem('linux.intelRdt: no resctrl filesystem is mounted');

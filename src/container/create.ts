@@ -7,6 +7,7 @@ import { libc } from '../sys/libc.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
+import { checkMemoryPolicy } from '../linux/mempolicy.js';
 import { reap, spawnInit } from '../setup/spawn.js';
 import { HOOK_STDERR, hookError, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
@@ -70,6 +71,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   if (!spec.process) throw new RuntsError('process is required to create a container', { configPath: 'process' });
   checkLsm(spec.process);
   checkSysctl(spec);
+  checkMemoryPolicy(spec);
   checkMountLabel(spec);
   checkMountOptions(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());

@@ -7,6 +7,7 @@ import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityP
 import { emitRlimits } from '../linux/rlimits.js';
 import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
 import { emitSeccomp } from '../linux/seccomp.js';
+import { emitMemoryPolicy } from '../linux/mempolicy.js';
 import { openInContainer } from '../linux/paths.js';
 import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, PATH_MAX, X_OK } from '../sys/constants.js';
 import { ENOENT, EPERM } from '../sys/errno.js';
@@ -122,6 +123,7 @@ export function emitCredentials(e: Emitter, spec: Spec, caps: CapabilityPlan, la
   emitRlimits(e, process.rlimits);
   emitPrivilegedAttributes(e, process);
   emitPersonality(e, spec);
+  emitMemoryPolicy(e, spec);
   emitCapabilitiesBeforeUser(e, caps, lastCap);
   emitSeccomp(e, spec, 'before-user', socket);
   emitUser(e, process, inUserNamespace);
