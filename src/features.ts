@@ -20,7 +20,7 @@ const IMPLEMENTED = {
   selinux: false,
   intelRdt: false,
   idmapMounts: true,
-  netDevices: false,
+  netDevices: true,
   memoryPolicy: true,
   checkpoint: false,
 } satisfies Record<string, boolean>;

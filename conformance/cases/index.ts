@@ -21,6 +21,7 @@ import { cases as linux_cgroups_pids } from './linux_cgroups_pids.js';
 import { cases as linux_devices } from './linux_devices.js';
 import { cases as linux_masked_paths } from './linux_masked_paths.js';
 import { cases as linux_memory_policy } from './linux_memory_policy.js';
+import { cases as linux_net_devices } from './linux_net_devices.js';
 import { cases as linux_mount_label } from './linux_mount_label.js';
 import { cases as linux_ns_itype } from './linux_ns_itype.js';
 import { cases as linux_ns_nopath } from './linux_ns_nopath.js';
@@ -97,6 +98,7 @@ export const allCases: Case[] = [
   ...linux_devices,
   ...linux_masked_paths,
   ...linux_memory_policy,
+  ...linux_net_devices,
   ...linux_readonly_paths,
   ...linux_mount_label,
   ...linux_ns_itype,

@@ -8,6 +8,7 @@ import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { checkMemoryPolicy } from '../linux/mempolicy.js';
+import { checkNetDevices } from '../linux/netdevices.js';
 import { reap, spawnInit } from '../setup/spawn.js';
 import { HOOK_STDERR, hookError, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
@@ -72,6 +73,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   checkLsm(spec.process);
   checkSysctl(spec);
   checkMemoryPolicy(spec);
+  checkNetDevices(spec);
   checkMountLabel(spec);
   checkMountOptions(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());

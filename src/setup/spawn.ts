@@ -19,6 +19,7 @@ import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute, warmExecutor } from '../program/executor.js';
 import { MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_SECCOMP, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import { sendToListener, type ListenerState } from '../linux/seccomp.js';
+import { moveNetDevices } from '../linux/netdevices.js';
 import { hooksOf, runHooks } from '../linux/hooks.js';
 import * as log from '../log.js';
 
@@ -191,6 +192,12 @@ export function spawnInit(o: SpawnOptions): number {
       ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle,
       ...(o.spec.annotations ? { annotations: o.spec.annotations as Record<string, string> } : {}),
     });
+    // once the init is in its network namespace, before any hook and before start
+    let devicesMoved = false;
+    const moveDevices = () => {
+      if (!devicesMoved) moveNetDevices(o.spec, init);
+      devicesMoved = true;
+    };
     for (;;) {
       const kind = next();
       if (kind === MSG_USERNS) {
@@ -198,6 +205,7 @@ export function spawnInit(o: SpawnOptions): number {
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_HOOKS) {
         awaitPid();
+        moveDevices();
         runHooks(o.spec, 'prestart', state('creating', init));
         runHooks(o.spec, 'createRuntime', state('creating', init));
         const inside = namespacePid(init);
@@ -218,6 +226,7 @@ export function spawnInit(o: SpawnOptions): number {
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_READY) {
         awaitPid();
+        moveDevices();
         break;
       }
     }
