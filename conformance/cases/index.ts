@@ -19,6 +19,7 @@ import { cases as linux_cgroups_memory } from './linux_cgroups_memory.js';
 import { cases as linux_cgroups_network } from './linux_cgroups_network.js';
 import { cases as linux_cgroups_pids } from './linux_cgroups_pids.js';
 import { cases as linux_devices } from './linux_devices.js';
+import { cases as linux_intel_rdt } from './linux_intel_rdt.js';
 import { cases as linux_masked_paths } from './linux_masked_paths.js';
 import { cases as linux_memory_policy } from './linux_memory_policy.js';
 import { cases as linux_net_devices } from './linux_net_devices.js';
@@ -96,6 +97,7 @@ export const allCases: Case[] = [
   ...linux_process_selinux_label,
   ...hostname,
   ...linux_devices,
+  ...linux_intel_rdt,
   ...linux_masked_paths,
   ...linux_memory_policy,
   ...linux_net_devices,

@@ -9,6 +9,7 @@ import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { checkMemoryPolicy } from '../linux/mempolicy.js';
 import { checkNetDevices } from '../linux/netdevices.js';
+import { checkIntelRdt } from '../linux/intelrdt.js';
 import { reap, spawnInit } from '../setup/spawn.js';
 import { HOOK_STDERR, hookError, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
@@ -74,6 +75,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   checkSysctl(spec);
   checkMemoryPolicy(spec);
   checkNetDevices(spec);
+  checkIntelRdt(spec);
   checkMountLabel(spec);
   checkMountOptions(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());
