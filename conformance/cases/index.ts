@@ -57,6 +57,7 @@ import { cases as security_cwd } from './security_cwd.js';
 import { cases as security_exe } from './security_exe.js';
 import { cases as security_fds } from './security_fds.js';
 import { cases as security_keyring } from './security_keyring.js';
+import { cases as security_exec_cgroup } from './security_exec_cgroup.js';
 import { cases as security_masked_paths } from './security_masked_paths.js';
 import { cases as start } from './start.js';
 import { cases as state } from './state.js';
@@ -127,6 +128,7 @@ export const allCases: Case[] = [
   ...security_cwd,
   ...security_fds,
   ...security_keyring,
+  ...security_exec_cgroup,
   ...security_masked_paths,
   ...security_exe,
 ];

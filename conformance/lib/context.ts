@@ -247,10 +247,10 @@ export class CaseContext {
   }
 
   /** `exec --detach --process FILE` into a container; its stdio go to files in the case's directory. */
-  async exec(id: string, processPath: string): Promise<CommandResult> {
+  async exec(id: string, processPath: string, flags?: string[]): Promise<CommandResult> {
     this.check();
     return this.runtime.exec(id, {
-      processPath,
+      processPath, flags,
       stdoutPath: join(this.dir, `exec-${id}.stdout`),
       stderrPath: join(this.dir, `exec-${id}.stderr`),
     });
