@@ -188,3 +188,17 @@ for (const noNewPrivileges of [false, true]) {
     t.ok(await until(() => agent.events.some((e) => e.event === 'notify' && e.syscall === execve)), 'the agent saw the execve');
   });
 }
+
+t.test('a container in a user namespace: the runtime still takes the listener fd from its init', async (t) => {
+  const sb = new Sandbox(t);
+  const agent = await startAgent(t, sb.dir);
+  const out = outDir(t);
+  const c = notifyConfig(sb, out, agent.socket, 'mkdir /out/u; echo "mkdir=$?" > /out/result', false);
+  c.linux.namespaces.push({ type: 'user' });
+  c.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 65536 }];
+  c.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 65536 }];
+  const r = sb.runts(['run', '--bundle', sb.bundle(c), 'u']);
+  t.equal(r.status, 0, r.stderr);
+  t.match(readFileSync(join(out, 'result'), 'utf8'), /^mkdir=0$/m);
+  t.notOk(existsSync(join(out, 'u')), 'answered by the agent, not done');
+});
