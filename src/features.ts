@@ -1,6 +1,7 @@
 import type { Features } from './spec/types/features.js';
 import { MOUNT_OPTIONS } from './linux/mount-options.js';
 import { seccompFeatures } from './linux/seccomp.js';
+import { memoryPolicyFeatures } from './linux/mempolicy.js';
 import { CAPABILITIES, NAMESPACE_FILES } from './spec/linux-names.js';
 import { VERSION, SPEC_VERSION } from './version.js';
 import { sdBusAvailable } from './sys/sdbus.js';
@@ -20,7 +21,8 @@ const IMPLEMENTED = {
   selinux: false,
   intelRdt: false,
   idmapMounts: true,
-  netDevices: false,
+  netDevices: true,
+  memoryPolicy: true,
   checkpoint: false,
 } satisfies Record<string, boolean>;
 
@@ -52,6 +54,7 @@ export function featuresDocument(): Features {
       intelRdt: { enabled: IMPLEMENTED.intelRdt },
       mountExtensions: { idmap: { enabled: IMPLEMENTED.idmapMounts } },
       netDevices: { enabled: IMPLEMENTED.netDevices },
+      ...(IMPLEMENTED.memoryPolicy ? { memoryPolicy: memoryPolicyFeatures() } : {}),
     },
     annotations: {
       'io.github.runts.version': VERSION,

@@ -19,7 +19,10 @@ import { cases as linux_cgroups_memory } from './linux_cgroups_memory.js';
 import { cases as linux_cgroups_network } from './linux_cgroups_network.js';
 import { cases as linux_cgroups_pids } from './linux_cgroups_pids.js';
 import { cases as linux_devices } from './linux_devices.js';
+import { cases as linux_intel_rdt } from './linux_intel_rdt.js';
 import { cases as linux_masked_paths } from './linux_masked_paths.js';
+import { cases as linux_memory_policy } from './linux_memory_policy.js';
+import { cases as linux_net_devices } from './linux_net_devices.js';
 import { cases as linux_mount_label } from './linux_mount_label.js';
 import { cases as linux_ns_itype } from './linux_ns_itype.js';
 import { cases as linux_ns_nopath } from './linux_ns_nopath.js';
@@ -30,6 +33,7 @@ import { cases as linux_process_selinux_label } from './linux_process_selinux_la
 import { cases as linux_readonly_paths } from './linux_readonly_paths.js';
 import { cases as linux_rootfs_propagation } from './linux_rootfs_propagation.js';
 import { cases as linux_seccomp } from './linux_seccomp.js';
+import { cases as linux_seccomp_notify } from './linux_seccomp_notify.js';
 import { cases as linux_sysctl } from './linux_sysctl.js';
 import { cases as linux_uid_mappings } from './linux_uid_mappings.js';
 import { cases as misc_props } from './misc_props.js';
@@ -53,6 +57,8 @@ import { cases as root_readonly_true } from './root_readonly_true.js';
 import { cases as security_cwd } from './security_cwd.js';
 import { cases as security_exe } from './security_exe.js';
 import { cases as security_fds } from './security_fds.js';
+import { cases as security_keyring } from './security_keyring.js';
+import { cases as security_exec_cgroup } from './security_exec_cgroup.js';
 import { cases as security_masked_paths } from './security_masked_paths.js';
 import { cases as start } from './start.js';
 import { cases as state } from './state.js';
@@ -94,7 +100,10 @@ export const allCases: Case[] = [
   ...linux_process_selinux_label,
   ...hostname,
   ...linux_devices,
+  ...linux_intel_rdt,
   ...linux_masked_paths,
+  ...linux_memory_policy,
+  ...linux_net_devices,
   ...linux_readonly_paths,
   ...linux_mount_label,
   ...linux_ns_itype,
@@ -103,6 +112,7 @@ export const allCases: Case[] = [
   ...linux_ns_path_type,
   ...linux_rootfs_propagation,
   ...linux_seccomp,
+  ...linux_seccomp_notify,
   ...linux_sysctl,
   ...linux_uid_mappings,
   ...linux_cgroups_blkio,
@@ -119,6 +129,8 @@ export const allCases: Case[] = [
   ...real_configs,
   ...security_cwd,
   ...security_fds,
+  ...security_keyring,
+  ...security_exec_cgroup,
   ...security_masked_paths,
   ...security_exe,
 ];

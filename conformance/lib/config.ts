@@ -57,6 +57,8 @@ export interface Linux {
   maskedPaths?: string[];
   readonlyPaths?: string[];
   mountLabel?: string;
+  memoryPolicy?: { mode: string; nodes?: string; flags?: string[] };
+  netDevices?: Record<string, { name?: string }>;
 }
 
 export interface Config {
@@ -84,6 +86,9 @@ export const SPEC_VERSION = '1.0.2';
 
 /** For the cases that use what v1.1.0 added: domainname, seccomp errnoRet, capability warnings. */
 export const SPEC_VERSION_1_1 = '1.1.0';
+
+/** For the cases that use what v1.3.0 added: memoryPolicy. */
+export const SPEC_VERSION_1_3 = '1.3.0';
 
 /** The capabilities `runc spec` grants: enough for busybox, far from everything. */
 export const DEFAULT_CAPS = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];

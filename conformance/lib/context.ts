@@ -139,6 +139,7 @@ export class CaseContext {
   private readonly helpers: number[] = [];
   private readonly mounts: string[] = [];
   private readonly cgroupDirs: string[] = [];
+  private readonly links: string[] = [];
 
   constructor(
     readonly suite: Suite,
@@ -246,10 +247,10 @@ export class CaseContext {
   }
 
   /** `exec --detach --process FILE` into a container; its stdio go to files in the case's directory. */
-  async exec(id: string, processPath: string): Promise<CommandResult> {
+  async exec(id: string, processPath: string, flags?: string[]): Promise<CommandResult> {
     this.check();
     return this.runtime.exec(id, {
-      processPath,
+      processPath, flags,
       stdoutPath: join(this.dir, `exec-${id}.stdout`),
       stderrPath: join(this.dir, `exec-${id}.stderr`),
     });
@@ -334,6 +335,11 @@ export class CaseContext {
 
   // ---- things a case makes outside the runtime ---------------------------------------
 
+  /** A network interface the case made on the host: deleted at cleanup if still there. */
+  hostLink(name: string): void {
+    this.links.push(name);
+  }
+
   /** Starts a long-lived helper process (e.g. a namespace holder), killed at cleanup. */
   helper(file: string, args: string[]): number {
     const child = spawn(file, args, { stdio: 'ignore', detached: true });
@@ -391,6 +397,9 @@ export class CaseContext {
       await unmount(m.mountPoint, this.suite.runDir);
     }
     for (const dir of this.cgroupDirs.reverse()) removeTree(dir);
+    for (const link of this.links) {
+      if (existsSync(`/sys/class/net/${link}`)) await runCommand('ip', ['link', 'del', link], { timeoutMs: 10_000, scratch: this.dir });
+    }
     for (const id of this.ids) {
       for (const dir of candidateDirs(this.host, join(this.suite.cgroupParent, id))) {
         for (const removed of removeTree(dir)) notes.push(`removed leftover cgroup ${removed}`);

@@ -31,6 +31,8 @@ export interface ExecOptions {
   processPath: string;
   stdoutPath: string;
   stderrPath: string;
+  /** More of exec's flags (runc's vocabulary), before --process. */
+  flags?: string[];
 }
 
 /** Time limit for one runtime command; a hook case may pass a longer one. */
@@ -76,7 +78,7 @@ export class Runtime {
 
   /** `exec --detach --process FILE`: starts one more process in the container and returns. */
   exec(id: string, opts: ExecOptions): Promise<CommandResult> {
-    return this.command(['exec', '--detach', '--process', opts.processPath, id], {
+    return this.command(['exec', '--detach', ...(opts.flags ?? []), '--process', opts.processPath, id], {
       stdoutPath: opts.stdoutPath,
       stderrPath: opts.stderrPath,
     });

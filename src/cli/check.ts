@@ -1,3 +1,5 @@
+import { memoryPolicyProblems } from '../linux/mempolicy.js';
+import { intelRdtProblem } from '../linux/intelrdt.js';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { resolve } from 'node:path';
@@ -233,11 +235,9 @@ function checkDevicesAndMounts(spec: Spec, out: Report): void {
       out.problem(`linux.netDevices.${name}: no such network device on this host`);
     }
   }
-  if (spec.linux?.intelRdt) {
-    const mounted = / - resctrl /.test(read('/proc/self/mountinfo') ?? '');
-    if (!mounted) out.problem('linux.intelRdt: no resctrl filesystem is mounted');
-    else if (!features?.intelRdt?.enabled) out.problem('linux.intelRdt: runts does not implement Intel RDT');
-  }
+  for (const problem of memoryPolicyProblems(spec)) out.problem(problem.message.replace(/^config\.json: /, ''));
+  const rdt = intelRdtProblem(spec);
+  if (rdt !== undefined) out.problem(`linux.intelRdt: ${rdt}`);
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) {
     if (!existsSync(`/proc/sys/${key.replace(/\./g, '/')}`)) {
       out.problem(`linux.sysctl["${key}"]: this kernel has no such sysctl`);

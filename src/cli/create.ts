@@ -9,6 +9,8 @@ export interface CreateFlags {
   pivot: boolean;
   consoleSocket?: string;
   preserveFds: string;
+  /** false with --no-new-keyring */
+  newKeyring: boolean;
 }
 
 /** create's flags as createContainer takes them; `run` shares them. */
@@ -20,6 +22,7 @@ export function createOptions(flags: CreateFlags, g: GlobalOptions): CreateOptio
     preserveFds: parseCount(flags.preserveFds, '--preserve-fds', MAX_PRESERVE_FDS),
     systemdCgroup: g.systemdCgroup,
     consoleSocket: flags.consoleSocket,
+    noNewKeyring: flags.newKeyring === false,
   };
 }
 

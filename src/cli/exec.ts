@@ -26,7 +26,7 @@ interface ExecFlags {
   newPrivs: boolean;
   cap: string[];
   preserveFds: string;
-  cgroup?: string;
+  cgroup: string[];
   ignorePaused: boolean;
 }
 
@@ -71,7 +71,6 @@ function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
 }
 
 export async function run(id: string, command: string[], flags: ExecFlags, g: GlobalOptions): Promise<number> {
-  if (flags.cgroup) throw new RuntsError('exec --cgroup is not supported yet');
   const extraFds = parseCount(flags.preserveFds, '--preserve-fds', MAX_PRESERVE_FDS);
   const state = readState(g.root, id);
   const process = buildProcess(state.config.process!, command, flags);
@@ -85,7 +84,7 @@ export async function run(id: string, command: string[], flags: ExecFlags, g: Gl
   try {
     pid = execProcess(g.root, id, process, {
       extraFds, pidFile: flags.pidFile, consoleFd: connected ?? pair?.theirs,
-      ignorePaused: flags.ignorePaused,
+      ignorePaused: flags.ignorePaused, subCgroups: flags.cgroup,
     });
     if (pair) master = receiveMaster(pair.ours);
   } finally {

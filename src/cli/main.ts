@@ -138,7 +138,7 @@ export function buildProgram(): Command {
     .option('--no-new-privs', 'set the no new privileges value for the process', false)
     .option('-c, --cap <cap>', 'add a capability to the bounding set for the process', collect, [])
     .option('--preserve-fds <n>', 'pass N additional file descriptors to the container', '0')
-    .option('--cgroup <path>', 'run the process in an (existing) sub-cgroup(s)')
+    .option('--cgroup <path>', 'run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>.', collect, [])
     .option('--ignore-paused', 'allow exec in a paused container', false)
     .action(action(program, () => import('./exec.js')));
 

@@ -7,6 +7,9 @@ import { libc } from '../sys/libc.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
+import { checkMemoryPolicy } from '../linux/mempolicy.js';
+import { checkNetDevices } from '../linux/netdevices.js';
+import { checkIntelRdt } from '../linux/intelrdt.js';
 import { reap, spawnInit } from '../setup/spawn.js';
 import { HOOK_STDERR, hookError, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
 import { connectConsoleSocket } from '../linux/console.js';
@@ -37,6 +40,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   /** A connected socket for the pty master instead (`run` in the foreground relays it). */
   consoleFd?: number;
+  /** --no-new-keyring: no session keyring of the container's own. */
+  noNewKeyring?: boolean;
 }
 
 /** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
@@ -70,6 +75,9 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   if (!spec.process) throw new RuntsError('process is required to create a container', { configPath: 'process' });
   checkLsm(spec.process);
   checkSysctl(spec);
+  checkMemoryPolicy(spec);
+  checkNetDevices(spec);
+  checkIntelRdt(spec);
   checkMountLabel(spec);
   checkMountOptions(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());
@@ -135,7 +143,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       const pid = (made.pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
         capabilities, lastCap: lastCap(), cgroupDirs: cgroupPlan.dirs.map((d) => d.path), placeInCgroups,
-        consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined,
+        consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined, newKeyring: !o.noNewKeyring,
       }));
       const stat = procStat(pid);
       const state: ContainerState = {
@@ -150,6 +158,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         annotations: spec.annotations as Record<string, string> | undefined,
         config: spec,
         cgroups: made.cgroups,
+        ...(o.noNewKeyring ? { noNewKeyring: true } : {}),
       };
       writeState(root, state);
       if (pidFile !== undefined) writeAtomic(pidFile, String(pid));

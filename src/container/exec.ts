@@ -6,6 +6,8 @@ import { spawnExec } from '../setup/spawn.js';
 import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { cgroupProcsFiles, execCgroupDirs } from '../linux/cgroups/join.js';
+import { execSubCgroupDirs } from '../linux/cgroups/exec-sub.js';
+import { readCgroupHost } from '../linux/cgroups/host.js';
 import * as log from '../log.js';
 import { checkPassedFds } from './passed-fds.js';
 
@@ -19,6 +21,8 @@ export interface ExecOptions {
    * frozen cgroups and freezes there: exec returns once the container is resumed.
    */
   ignorePaused?: boolean;
+  /** --cgroup: sub-cgroups of the container's to run the process in (`PATH` or `CTRL[,CTRL]:PATH`). */
+  subCgroups?: string[];
 }
 
 /**
@@ -39,15 +43,22 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   checkPassedFds(o.extraFds, `--preserve-fds ${o.extraFds}`);
   const capabilities = planCapabilities(process.capabilities, hostBounding());
   reportCapabilityPlan(capabilities);
+  const cgroupDirs = state.cgroups?.paths ?? [];
+  const joined = o.subCgroups?.length ? execSubCgroupDirs(cgroupDirs, o.subCgroups, readCgroupHost()) : execCgroupDirs(cgroupDirs, state.pid);
   const pid = spawnExec({
     spec: { ...state.config, process },
     initPid: state.pid,
+    state: {
+      ociVersion: state.ociVersion, id, status, pid: state.pid, bundle: state.bundle,
+      ...(state.annotations ? { annotations: state.annotations } : {}),
+    },
     namespaces: (state.config.linux?.namespaces ?? []).map((n) => n.type),
     extraFds: o.extraFds,
     capabilities,
     lastCap: lastCap(),
-    cgroupProcs: cgroupProcsFiles(execCgroupDirs(state.cgroups?.paths ?? [], state.pid)),
+    cgroupProcs: cgroupProcsFiles(joined),
     consoleFd: process.terminal ? o.consoleFd : undefined,
+    sessionKeyring: state.noNewKeyring ? undefined : id,
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(pid));
   return pid;

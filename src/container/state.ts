@@ -31,6 +31,8 @@ export interface ContainerState {
   config: Spec;
   /** The container's cgroups and which of their directories create made. */
   cgroups?: CgroupState;
+  /** create's --no-new-keyring: the container shares its creator's session keyring, and so do its exec'd processes. */
+  noNewKeyring?: boolean;
 }
 
 export const FIFO = 'exec.fifo';

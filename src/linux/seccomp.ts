@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import type {
   Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFlag, LinuxSeccompOperator, Spec,
@@ -6,13 +6,16 @@ import type {
 import type { SeccompFeatures } from '../spec/types/features.js';
 import type { Emitter } from '../program/emit.js';
 import { RuntsError } from '../errors.js';
+import { MSG_SECCOMP, RECORD_BYTES } from '../program/protocol.js';
 import { libc } from '../sys/libc.js';
 import { libseccomp, NR_SCMP_ERROR, SCMP_ARG_CMP_BYTES, type Libseccomp } from '../sys/libseccomp.js';
 import { syscallNumber } from '../sys/syscalls.js';
 import {
-  BPF_MAXINSNS, MFD_CLOEXEC, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_FILTER_FLAG_SPEC_ALLOW,
-  SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, SECCOMP_SET_MODE_FILTER,
+  AF_UNIX, BPF_MAXINSNS, MFD_CLOEXEC, SCM_RIGHTS, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, SECCOMP_SET_MODE_FILTER, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET,
 } from '../sys/constants.js';
+import { SPEC_VERSION } from '../version.js';
 import { EPERM } from '../sys/errno.js';
 import * as log from '../log.js';
 
@@ -34,7 +37,7 @@ import * as log from '../log.js';
  */
 
 /** The actions' return values (libseccomp's SCMP_ACT_*, the kernel's SECCOMP_RET_*). */
-const ACTION: Record<Exclude<LinuxSeccompAction, 'SCMP_ACT_NOTIFY'>, number> = {
+const ACTION: Record<LinuxSeccompAction, number> = {
   SCMP_ACT_KILL: 0x00000000,
   SCMP_ACT_KILL_THREAD: 0x00000000,
   SCMP_ACT_KILL_PROCESS: 0x80000000,
@@ -43,6 +46,7 @@ const ACTION: Record<Exclude<LinuxSeccompAction, 'SCMP_ACT_NOTIFY'>, number> = {
   SCMP_ACT_TRACE: 0x7ff00000,
   SCMP_ACT_LOG: 0x7ffc0000,
   SCMP_ACT_ALLOW: 0x7fff0000,
+  SCMP_ACT_NOTIFY: 0x7fc00000,
 };
 
 /** Actions whose low 16 bits carry errnoRet. */
@@ -72,6 +76,8 @@ export interface SeccompFilter {
   bpf: Buffer;
   /** The flags for seccomp(2). */
   flags: number;
+  /** Whether a rule notifies a listener: seccomp(2) then returns the listener's fd. */
+  notify: boolean;
 }
 
 function loadLibrary(): Libseccomp {
@@ -83,7 +89,6 @@ function loadLibrary(): Libseccomp {
 }
 
 function actionValue(name: LinuxSeccompAction, errnoRet: number | undefined, configPath: string): number {
-  if (name === 'SCMP_ACT_NOTIFY') throw new RuntsError('seccomp notify is not supported yet', { configPath });
   const value = ACTION[name];
   return WITH_ERRNO.has(name) ? (value | ((errnoRet ?? EPERM) & 0xffff)) >>> 0 : value;
 }
@@ -100,16 +105,44 @@ function kernelSupports(flag: LinuxSeccompFlag): boolean {
   return kernelAccepts(FLAG[flag] | extra);
 }
 
-function filterFlags(names: LinuxSeccompFlag[]): number {
-  let flags = 0;
+function filterFlags(names: LinuxSeccompFlag[], notify: boolean): number {
+  let flags = notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
   names.forEach((name, i) => {
     const configPath = `linux.seccomp.flags[${i}]`;
     if (!kernelSupports(name)) throw new RuntsError(`${name} is not supported by this kernel`, { configPath });
     // WAIT_KILLABLE_RECV changes how a notification listener waits; without SCMP_ACT_NOTIFY
     // a filter has no listener, and the kernel refuses the flag on such a filter.
-    if (name !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV') flags |= FLAG[name];
+    if (name !== 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV' || notify) flags |= FLAG[name];
   });
+  // The kernel takes TSYNC with a listener only if told to fail with ESRCH, not with a
+  // thread id, when another thread cannot sync (libseccomp adds it the same way).
+  if (notify && flags & SECCOMP_FILTER_FLAG_TSYNC) flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
   return flags;
+}
+
+/**
+ * Whether the profile notifies a listener, and whether it can. A notified write would
+ * block the process on its own report to the runtime (runc refuses it too), and a default
+ * action of SCMP_ACT_NOTIFY would send every setup call to a listener that has no fd yet.
+ */
+function usesNotify(s: LinuxSeccomp, lib: Libseccomp): boolean {
+  if (s.defaultAction === 'SCMP_ACT_NOTIFY') {
+    throw new RuntsError('SCMP_ACT_NOTIFY cannot be the default action', { configPath: 'linux.seccomp.defaultAction' });
+  }
+  let notify = false;
+  (s.syscalls ?? []).forEach((rule, i) => {
+    if (rule.action !== 'SCMP_ACT_NOTIFY') return;
+    notify = true;
+    rule.names.forEach((name, j) => {
+      if (lib.syscallResolveName(name) === lib.syscallResolveName('write')) {
+        throw new RuntsError('SCMP_ACT_NOTIFY cannot be used for the write system call', { configPath: `linux.seccomp.syscalls[${i}].names[${j}]` });
+      }
+    });
+  });
+  if (notify && !s.listenerPath) {
+    throw new RuntsError('SCMP_ACT_NOTIFY needs a listener socket', { configPath: 'linux.seccomp.listenerPath' });
+  }
+  return notify;
 }
 
 function archToken(lib: Libseccomp, name: Arch): number {
@@ -245,8 +278,9 @@ function withEnosysStub(bpf: Buffer, s: LinuxSeccomp, defaultAction: number, lib
 /** Compiles linux.seccomp to BPF. No effect on the system: libseccomp, a memfd, flag probes. */
 export function compileSeccomp(s: LinuxSeccomp): SeccompFilter {
   const lib = loadLibrary();
+  const notify = usesNotify(s, lib);
   const defaultAction = actionValue(s.defaultAction, s.defaultErrnoRet, 'linux.seccomp.defaultAction');
-  const flags = filterFlags(s.flags ?? []);
+  const flags = filterFlags(s.flags ?? [], notify);
   const ctx = lib.init(defaultAction);
   if (!ctx) {
     throw new RuntsError(`libseccomp refused the default action ${s.defaultAction}`, { configPath: 'linux.seccomp.defaultAction' });
@@ -258,7 +292,7 @@ export function compileSeccomp(s: LinuxSeccomp): SeccompFilter {
     if (bpf.length / 8 > BPF_MAXINSNS) {
       throw new RuntsError(`the seccomp filter has ${bpf.length / 8} instructions, more than the kernel's ${BPF_MAXINSNS}`, { configPath: 'linux.seccomp' });
     }
-    return { bpf, flags };
+    return { bpf, flags, notify };
   } finally {
     lib.release(ctx);
   }
@@ -268,19 +302,104 @@ export type SeccompStage = 'before-user' | 'final';
 
 /**
  * Loads the filter if `stage` is where it belongs: 'before-user' just before the switch to
- * the container's user, 'final' just before execve (see the top of this file).
+ * the container's user, 'final' just before execve (see the top of this file). `socket`
+ * is the process's socket to the runtime, over which a listener's fd is handed on.
  */
-export function emitSeccomp(e: Emitter, spec: Spec, stage: SeccompStage): void {
+export function emitSeccomp(e: Emitter, spec: Spec, stage: SeccompStage, socket: number): void {
   const s = spec.linux?.seccomp;
   if (!s) return;
   const early = !spec.process?.noNewPrivileges;
   if (early !== (stage === 'before-user')) return;
-  const { bpf, flags } = compileSeccomp(s);
+  const { bpf, flags, notify } = compileSeccomp(s);
+  const p = e.p;
   // struct sock_fprog: unsigned short len, then (at 8) the address of the instructions
   const fprog = Buffer.alloc(16);
   fprog.writeUInt16LE(bpf.length / 8, 0);
-  const prog = e.p.struct(fprog, [{ at: 8, to: e.p.bytes(bpf) }]);
-  e.p.sys('seccomp', [SECCOMP_SET_MODE_FILTER, flags, prog], { what: 'load the seccomp filter', configPath: 'linux.seccomp' });
+  const prog = p.struct(fprog, [{ at: 8, to: p.bytes(bpf) }]);
+  const load = { what: 'load the seccomp filter', configPath: 'linux.seccomp' };
+  if (!notify) {
+    p.sys('seccomp', [SECCOMP_SET_MODE_FILTER, flags, prog], load);
+    return;
+  }
+  const listener = p.reg('seccomp listener');
+  p.sys('seccomp', [SECCOMP_SET_MODE_FILTER, flags, prog], load, { save: listener });
+  const message = Buffer.alloc(RECORD_BYTES);
+  message.writeInt32LE(MSG_SECCOMP, 0);
+  const record = p.bytes(message);
+  p.store32(record, 1, listener);
+  const step = { what: 'hand the seccomp listener fd to the runtime', configPath: 'linux.seccomp.listenerPath' };
+  p.sys('write', [socket, record, RECORD_BYTES], step);
+  p.sys('read', [socket, p.bytes(8), 1], step, { nonzero: true });
+  p.sys('close', [listener], step);
+}
+
+/** The runtime-spec state of the container, as the listener gets it. */
+export interface ListenerState {
+  ociVersion: string;
+  id: string;
+  status: string;
+  pid: number;
+  bundle: string;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * The runtime's side of MSG_SECCOMP: takes listener fd `fd` out of process `pid` and sends
+ * it, with the container process state, to linux.seccomp.listenerPath — one connection,
+ * one sendmsg carrying the JSON and the fd (runtime-spec, "The Container Process State").
+ */
+export function sendToListener(spec: Spec, pid: number, fd: number, state: ListenerState): void {
+  const s = spec.linux!.seccomp!;
+  const path = s.listenerPath!;
+  const configPath = 'linux.seccomp.listenerPath';
+  const sys = libc();
+  const call = (name: 'pidfd_open' | 'pidfd_getfd', a: number, b: number, what: string): number => {
+    const r = sys.syscall(syscallNumber(name), a, b, 0, 0, 0, 0);
+    if (r < 0) throw new RuntsError(what, { errno: sys.errno(), configPath });
+    return r;
+  };
+  const open: number[] = [];
+  try {
+    const pidfd = call('pidfd_open', pid, 0, `open the container process ${pid}`);
+    open.push(pidfd);
+    const listenerFd = call('pidfd_getfd', pidfd, fd, 'take the seccomp listener fd from the container process');
+    open.push(listenerFd);
+    const address = Buffer.alloc(110);
+    if (Buffer.byteLength(path) > 107) throw new RuntsError(`seccomp listener path too long: ${path}`, { configPath });
+    address.writeUInt16LE(AF_UNIX, 0);
+    address.write(path, 2);
+    const socket = sys.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (socket < 0) throw new RuntsError('socket', { errno: sys.errno() });
+    open.push(socket);
+    if (sys.connect(socket, address, address.length) < 0) {
+      throw new RuntsError(`connect to the seccomp listener ${path}`, { errno: sys.errno(), configPath });
+    }
+    const json = Buffer.from(JSON.stringify({
+      ociVersion: SPEC_VERSION, fds: ['seccompFd'], pid,
+      ...(s.listenerMetadata !== undefined ? { metadata: s.listenerMetadata } : {}),
+      state,
+    }));
+    // struct iovec, a cmsghdr with one int, struct msghdr (msg_iov at 16, msg_control at 32)
+    const iovec = Buffer.alloc(16);
+    iovec.writeBigUInt64LE(sys.address(json), 0);
+    iovec.writeBigUInt64LE(BigInt(json.length), 8);
+    const control = Buffer.alloc(24);
+    control.writeBigUInt64LE(20n, 0);
+    control.writeInt32LE(SOL_SOCKET, 8);
+    control.writeInt32LE(SCM_RIGHTS, 12);
+    control.writeInt32LE(listenerFd, 16);
+    const msghdr = Buffer.alloc(56);
+    msghdr.writeBigUInt64LE(sys.address(iovec), 16);
+    msghdr.writeBigUInt64LE(1n, 24);
+    msghdr.writeBigUInt64LE(sys.address(control), 32);
+    msghdr.writeBigUInt64LE(BigInt(control.length), 40);
+    const sent = sys.syscall(syscallNumber('sendmsg'), socket, sys.address(msghdr), 0, 0, 0, 0);
+    if (sent < 0) throw new RuntsError(`send to the seccomp listener ${path}`, { errno: sys.errno(), configPath });
+    // the fd went with the first bytes; the rest of the JSON follows as plain data
+    for (let at = sent; at < json.length;) at += writeSync(socket, json, at, json.length - at);
+  } finally {
+    for (const fd of open) closeSync(fd);
+  }
 }
 
 /** linux.seccomp of `runts features`: what runts with this libseccomp recognises. */

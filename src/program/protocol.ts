@@ -24,6 +24,12 @@ export const MSG_MOUNT_SOURCES = 6;
  * The intermediate process waits to be put in the container's cgroups by a cgroup manager
  * (systemd makes the scope with it inside): the runtime answers one byte once it is there.
  */
-export const MSG_CGROUP = 7;
+export const MSG_CGROUP = 8;
 /** a = index of the failed instruction, b = errno. */
 export const MSG_ERROR = 4;
+/**
+ * The process loaded a seccomp filter with a listener: a = the listener's fd in the
+ * process. The runtime takes it (pidfd_getfd), sends it to linux.seccomp.listenerPath and
+ * answers one byte.
+ */
+export const MSG_SECCOMP = 7;

@@ -12,6 +12,7 @@ import {
 } from './process-steps.js';
 import { CLONE_PARENT, PR_SET_DUMPABLE } from '../sys/constants.js';
 import { emitConsole, type ConsoleFds } from '../linux/console.js';
+import { emitSessionKeyring } from '../linux/keyring.js';
 
 /**
  * The program of `runts exec`: a new process in a running container. The intermediate
@@ -37,6 +38,8 @@ export interface ExecOptions {
   argumentArea: ArgumentArea;
   /** The init's root, open: a container without a mount namespace of its own has only a chroot. */
   rootFd?: number;
+  /** The container id, when the container has a session keyring of its own to join. */
+  sessionKeyring?: string;
 }
 
 export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
@@ -64,6 +67,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
 
   p.place(child);
   const process = o.spec.process!;
+  if (o.sessionKeyring !== undefined) emitSessionKeyring(e, o.sessionKeyring, o.joinFds.some((j) => j.type === 'user'), false);
   if (o.rootFd !== undefined) {
     const step = { what: 'chroot into the container\'s root' };
     p.sys('fchdir', [o.rootFd], step);
@@ -73,9 +77,9 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   emitEnterCwd(e, process.cwd);
   if (o.console) emitConsole(e, process, o.console, false);
   emitPassFds(e, o.extraFds);
-  emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'));
+  emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'), o.socketFd);
   const exe = emitLookup(e, process);
-  emitLastAttributes(e, o.spec);
+  emitLastAttributes(e, o.spec, o.socketFd);
   emitExec(e, o.spec, exe);
   return { emitter: e, report };
 }

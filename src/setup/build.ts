@@ -13,6 +13,7 @@ import { emitConsole, type ConsoleFds } from '../linux/console.js';
 import type { CapabilityPlan } from '../linux/capabilities.js';
 import { emitContainerHooks } from '../linux/hooks.js';
 import { emitEarlyAttributes } from '../linux/process-attributes.js';
+import { emitSessionKeyring } from '../linux/keyring.js';
 import {
   emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitHideRuntimeArguments, emitLastAttributes, emitLookup, emitPassFds, record, type ArgumentArea,
 } from './process-steps.js';
@@ -69,6 +70,8 @@ export interface InitOptions {
   console?: ConsoleFds;
   /** The runtime's command line and environment, cleared in the setup processes. */
   argumentArea: ArgumentArea;
+  /** The container id, when the init joins a new session keyring (no --no-new-keyring). */
+  sessionKeyring?: string;
 }
 
 export interface InitProgram {
@@ -138,6 +141,7 @@ export function buildInit(o: InitOptions): InitProgram {
   // --- container init ---
   p.place(init);
   p.sys('umask', [0], { what: 'clear umask for setup' });
+  if (o.sessionKeyring !== undefined) emitSessionKeyring(e, o.sessionKeyring, Boolean(joinUser) || o.namespaces.newUser, true);
   emitPrepareRoot(e, spec, o.rootfs);
   emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, detached: o.detached, sources: o.mountSources });
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
@@ -162,9 +166,9 @@ export function buildInit(o: InitOptions): InitProgram {
   emitEnterCwd(e, cwd);
   const inUserNamespace = Boolean(joinUser) || o.namespaces.newUser;
   emitPassFds(e, o.extraFds);
-  emitCredentials(e, spec, o.capabilities, o.lastCap, inUserNamespace);
+  emitCredentials(e, spec, o.capabilities, o.lastCap, inUserNamespace, sock);
   const exe = emitLookup(e, process);
-  emitLastAttributes(e, spec);
+  emitLastAttributes(e, spec, sock);
 
   p.sys('write', [sock, record(e, MSG_READY), RECORD_BYTES], { what: 'report ready' });
   const fifo = p.reg('fifo');

@@ -7,6 +7,7 @@ import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityP
 import { emitRlimits } from '../linux/rlimits.js';
 import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
 import { emitSeccomp } from '../linux/seccomp.js';
+import { emitMemoryPolicy } from '../linux/mempolicy.js';
 import { openInContainer } from '../linux/paths.js';
 import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, PATH_MAX, X_OK } from '../sys/constants.js';
 import { ENOENT, EPERM } from '../sys/errno.js';
@@ -115,15 +116,16 @@ function emitUser(e: Emitter, process: Process, inUserNamespace: boolean): void 
 /**
  * From root in the container's namespaces to the process's own credentials: limits and
  * attributes that need privilege first, then capabilities around the user switch.
- * `spec.process` is the process being started.
+ * `spec.process` is the process being started; `socket` its socket to the runtime.
  */
-export function emitCredentials(e: Emitter, spec: Spec, caps: CapabilityPlan, lastCap: number, inUserNamespace: boolean): void {
+export function emitCredentials(e: Emitter, spec: Spec, caps: CapabilityPlan, lastCap: number, inUserNamespace: boolean, socket: number): void {
   const process = spec.process!;
   emitRlimits(e, process.rlimits);
   emitPrivilegedAttributes(e, process);
   emitPersonality(e, spec);
+  emitMemoryPolicy(e, spec);
   emitCapabilitiesBeforeUser(e, caps, lastCap);
-  emitSeccomp(e, spec, 'before-user');
+  emitSeccomp(e, spec, 'before-user', socket);
   emitUser(e, process, inUserNamespace);
   emitCapabilitiesAfterUser(e, caps);
   e.p.sys('umask', [process.user?.umask ?? 0o022], { what: 'set umask', configPath: 'process.user.umask' });
@@ -173,9 +175,9 @@ export function emitPassFds(e: Emitter, extraFds: number): void {
  * seccomp filter. In a new container this comes before the init reports ready, as in
  * runc, so that startContainer hooks, which run in the container, run under the filter.
  */
-export function emitLastAttributes(e: Emitter, spec: Spec): void {
+export function emitLastAttributes(e: Emitter, spec: Spec, socket: number): void {
   emitFinalAttributes(e, spec.process!);
-  emitSeccomp(e, spec, 'final');
+  emitSeccomp(e, spec, 'final', socket);
 }
 
 /** execve of the process. */

@@ -17,7 +17,9 @@ import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute, warmExecutor } from '../program/executor.js';
-import { MSG_CGROUP, MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_CGROUP, MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_SECCOMP, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { sendToListener, type ListenerState } from '../linux/seccomp.js';
+import { moveNetDevices } from '../linux/netdevices.js';
 import { hooksOf, runHooks } from '../linux/hooks.js';
 import * as log from '../log.js';
 
@@ -49,6 +51,8 @@ export interface SpawnOptions {
   placeInCgroups?: (pid: number) => void;
   /** With process.terminal: the socket the pty master is sent over. */
   consoleFd?: number;
+  /** Whether the init joins a new session keyring (create without --no-new-keyring). */
+  newKeyring: boolean;
 }
 
 /** A free fd number well above the ones this process holds, for mount targets (the next one is free too). */
@@ -168,6 +172,7 @@ export function spawnInit(o: SpawnOptions): number {
       capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, detached, mountSources,
       cgroupHandshake: o.placeInCgroups !== undefined,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
+      sessionKeyring: o.newKeyring ? o.id : undefined,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
     const launched = launch(built, childEnd, 'init');
@@ -188,6 +193,17 @@ export function spawnInit(o: SpawnOptions): number {
     const awaitPid = () => {
       while (init < 0) next();
     };
+    // state.md: the pid as seen from the namespace the reader is in
+    const state = (status: string, pid: number): ListenerState => ({
+      ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle,
+      ...(o.spec.annotations ? { annotations: o.spec.annotations as Record<string, string> } : {}),
+    });
+    // once the init is in its network namespace, before any hook and before start
+    let devicesMoved = false;
+    const moveDevices = () => {
+      if (!devicesMoved) moveNetDevices(o.spec, init);
+      devicesMoved = true;
+    };
     for (;;) {
       const kind = next();
       if (kind === MSG_CGROUP) {
@@ -198,11 +214,7 @@ export function spawnInit(o: SpawnOptions): number {
         writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_HOOKS) {
         awaitPid();
-        // state.md: the pid as seen from the namespace the hook runs in
-        const state = (status: string, pid: number) => ({
-          ociVersion: o.spec.ociVersion, id: o.id, status, pid, bundle: o.bundle,
-          ...(o.spec.annotations ? { annotations: o.spec.annotations } : {}),
-        });
+        moveDevices();
         runHooks(o.spec, 'prestart', state('creating', init));
         runHooks(o.spec, 'createRuntime', state('creating', init));
         const inside = namespacePid(init);
@@ -217,8 +229,13 @@ export function spawnInit(o: SpawnOptions): number {
       } else if (kind === MSG_MOUNT_SOURCES) {
         awaitPid();
         sendMountSources(parentEnd, init, o.spec, o.bundle);
+      } else if (kind === MSG_SECCOMP) {
+        awaitPid();
+        sendToListener(o.spec, init, buf.readInt32LE(4), state('creating', init));
+        writeSync(parentEnd, Buffer.from([1]));
       } else if (kind === MSG_READY) {
         awaitPid();
+        moveDevices();
         break;
       }
     }
@@ -241,6 +258,8 @@ export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFd
   consoleFd?: number;
   /** The container init's pid, whose namespaces the process joins. */
   initPid: number;
+  /** The container's state, for a seccomp listener. */
+  state: ListenerState;
   namespaces: LinuxNamespaceType[];
 }
 
@@ -274,10 +293,18 @@ export function spawnExec(o: SpawnExecOptions): number {
     closeSync(childEnd);
     const buf = Buffer.alloc(RECORD_BYTES);
     // The socket closes on the process's execve: end-of-file after its pid is success.
+    // The process may speak before the intermediate has reported its pid.
+    let listenerFd = -1;
     while (readRecord(parentEnd, buf)) {
       const kind = buf.readInt32LE(0);
       if (kind === MSG_PID) pid = buf.readInt32LE(4);
       else if (kind === MSG_ERROR) throw failure(launched.program, buf);
+      else if (kind === MSG_SECCOMP) listenerFd = buf.readInt32LE(4);
+      if (listenerFd >= 0 && pid > 0) {
+        sendToListener(o.spec, pid, listenerFd, o.state);
+        writeSync(parentEnd, Buffer.from([1]));
+        listenerFd = -1;
+      }
     }
     reap(intermediate);
     if (pid < 0) throw new RuntsError('the process exited before it was started');

@@ -11,7 +11,7 @@ const x64 = {
   symlinkat: 266, fchmodat: 268, faccessat: 269, unshare: 272, dup3: 292, prlimit64: 302,
   setns: 308, seccomp: 317, execve: 59, pidfd_open: 434, clone3: 435, close_range: 436,
   openat2: 437, mount_setattr: 442, open_tree: 428, move_mount: 429, sched_setaffinity: 203,
-  ioprio_set: 251, sched_setattr: 314, pidfd_send_signal: 424, wait4: 61, statx: 332, sendmsg: 46, recvmsg: 47,
+  ioprio_set: 251, sched_setattr: 314, pidfd_send_signal: 424, wait4: 61, statx: 332, sendmsg: 46, recvmsg: 47, pidfd_getfd: 438, keyctl: 250, set_mempolicy: 238,
   fsopen: 430, fsconfig: 431, fsmount: 432, getcwd: 79, statfs: 137, execveat: 322, clone: 56,
 } as const;
 
@@ -26,7 +26,7 @@ const arm64: Record<SyscallName, number> = {
   symlinkat: 36, fchmodat: 53, faccessat: 48, unshare: 97, dup3: 24, prlimit64: 261,
   setns: 268, seccomp: 277, execve: 221, pidfd_open: 434, clone3: 435, close_range: 436,
   openat2: 437, mount_setattr: 442, open_tree: 428, move_mount: 429, sched_setaffinity: 122,
-  ioprio_set: 30, sched_setattr: 274, pidfd_send_signal: 424, wait4: 260, statx: 291, sendmsg: 211, recvmsg: 212,
+  ioprio_set: 30, sched_setattr: 274, pidfd_send_signal: 424, wait4: 260, statx: 291, sendmsg: 211, recvmsg: 212, pidfd_getfd: 438, keyctl: 219, set_mempolicy: 237,
   fsopen: 430, fsconfig: 431, fsmount: 432, getcwd: 17, statfs: 43, execveat: 281, clone: 220,
 };
 

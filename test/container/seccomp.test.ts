@@ -124,9 +124,9 @@ t.test('a profile runts cannot apply fails at create with one clear error and le
   const cases: [string, (c: any) => void, RegExp][] = [
     ['badaction', (c) => (c.linux.seccomp = { defaultAction: 'SCMP_ACT_NOPE' }),
       /^config\.json: linux\.seccomp\.defaultAction: .*SCMP_ACT_NOPE/],
-    ['notify', (c) => (c.linux.seccomp = {
-      defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }],
-    }), /^config\.json: linux\.seccomp\.syscalls\[0\]\.action: seccomp notify is not supported yet$/],
+    ['notifywrite', (c) => (c.linux.seccomp = {
+      defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/run/agent.sock', syscalls: [{ names: ['write'], action: 'SCMP_ACT_NOTIFY' }],
+    }), /^config\.json: linux\.seccomp\.syscalls\[0\]\.names\[0\]: SCMP_ACT_NOTIFY cannot be used for the write system call$/],
     ['badindex', (c) => (c.linux.seccomp = {
       defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['kill'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 1, op: 'SCMP_CMP_EQ' }] }],
     }), /^config\.json: linux\.seccomp\.syscalls\[0\]\.args\[0\]\.index: /],

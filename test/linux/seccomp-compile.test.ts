@@ -1,7 +1,10 @@
 import t from 'tap';
 import { compileSeccomp, emitSeccomp, seccompFeatures } from '../../src/linux/seccomp.js';
 import { Emitter } from '../../src/program/emit.js';
-import { SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_SET_MODE_FILTER } from '../../src/sys/constants.js';
+import {
+  SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_FILTER_FLAG_TSYNC,
+  SECCOMP_FILTER_FLAG_TSYNC_ESRCH, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, SECCOMP_SET_MODE_FILTER,
+} from '../../src/sys/constants.js';
 import type { LinuxSeccomp, Spec } from '../../src/spec/types/config.js';
 
 /** Compiling needs libseccomp and a memfd, no root. */
@@ -56,9 +59,28 @@ t.test('flags go to seccomp(2); WAIT_KILLABLE_RECV only ever applies with a list
   t.equal(flags, SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW);
 });
 
+t.test('a NOTIFY rule: the listener flag, WAIT_KILLABLE_RECV kept, TSYNC made to fail with ESRCH', async (t) => {
+  const notify: LinuxSeccomp = {
+    defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/s',
+    flags: ['SECCOMP_FILTER_FLAG_TSYNC', 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],
+    syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }],
+  };
+  const c = compileSeccomp(notify);
+  t.equal(c.notify, true);
+  t.equal(c.flags, SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+  t.ok(returns(c.bpf).includes(0x7fc00000), 'SECCOMP_RET_USER_NOTIF');
+  t.equal(compileSeccomp(profile).notify, false);
+});
+
 t.test('what cannot be compiled is an error naming its config path', async (t) => {
   t.throws(() => compileSeccomp({ defaultAction: 'SCMP_ACT_NOTIFY', listenerPath: '/s' }), {
-    message: 'config.json: linux.seccomp.defaultAction: seccomp notify is not supported yet',
+    message: 'config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action',
+  });
+  t.throws(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/s', syscalls: [{ names: ['read', 'write'], action: 'SCMP_ACT_NOTIFY' }] }), {
+    message: 'config.json: linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for the write system call',
+  });
+  t.throws(() => compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] }), {
+    message: 'config.json: linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener socket',
   });
   t.throws(() => compileSeccomp({
     defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['kill'], action: 'SCMP_ACT_ERRNO', args: [{ index: 6, value: 0, op: 'SCMP_CMP_EQ' }] }],
@@ -80,7 +102,7 @@ t.test('the init loads it once: last with no_new_privs, before the user switch w
   for (const nnp of [true, false]) {
     const stages = (['before-user', 'final'] as const).filter((stage) => {
       const e = new Emitter(99);
-      emitSeccomp(e, spec(nnp), stage);
+      emitSeccomp(e, spec(nnp), stage, 5);
       return e.p.length > 0;
     });
     t.same(stages, [nnp ? 'final' : 'before-user'], `noNewPrivileges ${nnp}`);
@@ -90,7 +112,7 @@ t.test('the init loads it once: last with no_new_privs, before the user switch w
 t.test('the instruction points at a struct sock_fprog that points at the program', async (t) => {
   const e = new Emitter(99);
   const before = e.p.length;
-  emitSeccomp(e, spec(true), 'final');
+  emitSeccomp(e, spec(true), 'final', 5);
   t.equal(e.p.length, before + 1);
   const [line] = e.p.describe().slice(before);
   const m = /^seccomp\((\d+), 0, &(\d+)\)$/.exec(line);
@@ -106,10 +128,21 @@ t.test('the instruction points at a struct sock_fprog that points at the program
   t.same(linked.arena.subarray(filter, filter + bpf.length), bpf, 'filter is the compiled program');
 });
 
+t.test('with a NOTIFY rule the listener fd goes to the runtime, which answers, and is closed', async (t) => {
+  const e = new Emitter(99);
+  const s = spec(true);
+  s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/s', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOTIFY' }] };
+  const before = e.p.length;
+  emitSeccomp(e, s, 'final', 5);
+  const lines = e.p.describe().slice(before);
+  t.match(lines[0], /^%seccomp listener = seccomp\(1, 8, &\d+\)$/);
+  t.match(lines.slice(1), ['store seccomp listener', /^write\(5, &\d+, 12\)$/, /^read\(5, &\d+, 1\)$/, 'close(%seccomp listener)']);
+});
+
 t.test('features: what runts recognises, and which flags this kernel takes', async (t) => {
   const f = seccompFeatures()!;
   t.equal(f.enabled, true);
-  t.notOk(f.actions!.includes('SCMP_ACT_NOTIFY'), 'notify is refused, so not claimed');
+  t.ok(f.actions!.includes('SCMP_ACT_NOTIFY'), 'notify');
   t.ok(f.actions!.includes('SCMP_ACT_KILL_PROCESS'));
   t.equal(f.operators!.length, 7);
   t.ok(f.archs!.includes(process.arch === 'arm64' ? 'SCMP_ARCH_AARCH64' : 'SCMP_ARCH_X86_64'), 'the native architecture');
