@@ -55,7 +55,7 @@ export function buildProgram(invoke: (c: Invocation) => Promise<number | void> =
     .enablePositionalOptions()
     .on('option:version', () => {
       const text = versionText();
-      writeStdout(`${text}\n`);
+      program.configureOutput().writeOut!(`${text}\n`);
       throw new CommanderError(0, 'commander.version', text);
     });
 
