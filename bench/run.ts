@@ -3,7 +3,7 @@
  * docs/benchmarks.md for what is measured and how to read the result.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { constants, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, USAGE, UsageError, type Options } from './args.js';
@@ -129,9 +129,12 @@ async function measure(options: Options): Promise<number> {
     await round(bench, SINGLES, runtimes, 0, 'w');
     bench.resetSamples();
 
+    const loadBefore = loadavg();
+    const runts = runtimes.find((r) => r.name === 'runts');
     for (let i = 0; i < options.samples; i++) {
       say(`bench: round ${i + 1}/${options.samples} (${Math.round((Date.now() - started) / 1000)} s)`);
       bench.sampleFloor();
+      if (runts) bench.sampleSeal(runts);
       await round(bench, SINGLES, runtimes, i, `r${i}`);
     }
     for (let i = 0; i < options.burstRounds; i++) {
@@ -139,6 +142,7 @@ async function measure(options: Options): Promise<number> {
       await round(bench, BURSTS, runtimes, i, `b${i}`);
     }
 
+    const loadAfter = loadavg();
     // Every command from here on runs under GNU time: the limit checks, whose time is not
     // kept, then rounds for the peak RSS of the commands timed above.
     bench.pass = 'peak RSS';
@@ -165,8 +169,11 @@ async function measure(options: Options): Promise<number> {
         limitTries: options.limitTries,
         cgroups,
         nodeExtraCaCertsSet: process.env.NODE_EXTRA_CA_CERTS !== undefined,
+        loadAverage: { before: loadBefore, after: loadAfter },
       },
       floorMs: bench.floorMs,
+      floorCpuMs: bench.floorCpuMs,
+      seal: bench.seal,
       floorRssKiB: bench.floorRssKiB,
       skipped,
       runtimes,

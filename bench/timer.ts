@@ -20,6 +20,11 @@ export interface Run {
    * waited for. Only a run invoked with `peakRss` has one.
    */
   maxRssKiB: number | null;
+  /**
+   * User + system CPU time, ms, of the command and the children it waited for (wait4's
+   * rusage); under GNU time, GNU time's own as well.
+   */
+  cpuMs: number;
 }
 
 /** One invocation: `count` runs, `jobs` at a time. */
@@ -164,7 +169,7 @@ export class ExecTimer {
           if ('errno' in spawned) {
             lastEnd = process.hrtime.bigint();
             const outcome: Outcome = { kind: 'error', errno: spawned.errno };
-            runs.push({ index, startNs, endNs: lastEnd, wallMs: nsToMs(lastEnd - startNs), outcome, maxRssKiB: null });
+            runs.push({ index, startNs, endNs: lastEnd, wallMs: nsToMs(lastEnd - startNs), outcome, maxRssKiB: null, cpuMs: 0 });
             continue;
           }
           const pidfd = libc.pidfdOpen(spawned.pid);
@@ -184,14 +189,15 @@ export class ExecTimer {
           const p = running.get(pidfd)!;
           running.delete(pidfd);
           libc.close(pidfd);
-          let outcome = decodeStatus(libc.reap(p.pid));
+          const reaped = libc.reap(p.pid);
+          let outcome = decodeStatus(reaped.status);
           let maxRssKiB: number | null = null;
           if (p.peakFile) {
             const peak = readPeakRss(p.peakFile);
             maxRssKiB = peak.kib;
             if (peak.signal !== null) outcome = { kind: 'signal', signal: peak.signal };
           }
-          runs.push({ index: p.index, startNs: p.startNs, endNs, wallMs: nsToMs(endNs - p.startNs), outcome, maxRssKiB });
+          runs.push({ index: p.index, startNs: p.startNs, endNs, wallMs: nsToMs(endNs - p.startNs), outcome, maxRssKiB, cpuMs: reaped.cpuMs });
           lastEnd = endNs;
         }
       }
