@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -156,4 +156,46 @@ export function removeCgroupTree(relPath: string, reap: () => void): string[] {
     }
   }
   return left;
+}
+
+/**
+ * The memory a command costs beyond what other processes share with it: a cgroup v1
+ * memory cgroup that the benchmark itself steps into just while it starts a command, so
+ * that the command and everything it forks are charged to it, and steps out of right
+ * after. memory.max_usage_in_bytes, reset before each command, then holds the peak of
+ * what was charged: anonymous memory, page cache the command brought in (not the pages of
+ * node or libc that are cached already, which every process shares), and kernel memory
+ * such as page tables. A command that moves a process into another cgroup (a container's
+ * init) leaves its charges here. Only one command may run at a time under it.
+ */
+export class ChargeProbe {
+  private constructor(
+    private readonly dir: string,
+    private readonly home: string,
+  ) {}
+
+  /** A probe at `relPath` in the v1 memory hierarchy; null on cgroup v2 or without one. */
+  static open(version: CgroupVersion, relPath: string): ChargeProbe | null {
+    if (version !== 'v1') return null;
+    const mount = cgroupMounts().find((m) => m.fsType === 'cgroup' && m.superOptions.includes('memory'));
+    const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes('memory'));
+    if (!mount || !own) return null;
+    const dir = join(mount.mountPoint, relPath);
+    mkdirSync(dir, { recursive: true });
+    return new ChargeProbe(dir, join(mount.mountPoint, own.slice(own.indexOf(':', own.indexOf(':') + 1) + 1)));
+  }
+
+  /** Resets the peak and moves this process in: what it starts next is charged here. */
+  enter(): void {
+    writeFileSync(join(this.dir, 'memory.max_usage_in_bytes'), '0');
+    writeFileSync(join(this.dir, 'cgroup.procs'), String(process.pid));
+  }
+
+  leave(): void {
+    writeFileSync(join(this.home, 'cgroup.procs'), String(process.pid));
+  }
+
+  peakKiB(): number {
+    return Math.round(readNumber(join(this.dir, 'memory.max_usage_in_bytes')) / 1024);
+  }
 }

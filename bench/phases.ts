@@ -17,6 +17,8 @@ export interface PhaseData {
   cpuMs: number[];
   /** Peak RSS of each CLI invocation counted in this phase, from the peak RSS pass. */
   rssKiB: number[];
+  /** Peak memory charged to each (ChargeProbe), from the same pass: the part not shared. */
+  chargedKiB: number[];
   /** The bursts' single runs, each timed on its own. */
   runWallMs: number[];
   failures: string[];
@@ -84,7 +86,7 @@ class StepFailure extends Error {
 
 function emptyResults(): RuntimeResults {
   const phases = {} as Record<Phase, PhaseData>;
-  for (const p of PHASES) phases[p] = { wallMs: [], cpuMs: [], rssKiB: [], runWallMs: [], failures: [] };
+  for (const p of PHASES) phases[p] = { wallMs: [], cpuMs: [], rssKiB: [], chargedKiB: [], runWallMs: [], failures: [] };
   return {
     phases,
     created: [],
@@ -110,6 +112,7 @@ export class Bench {
   readonly floorMs: number[] = [];
   readonly floorCpuMs: number[] = [];
   readonly floorRssKiB: number[] = [];
+  readonly floorChargedKiB: number[] = [];
   /**
    * runts' sealed exec (create, run and exec re-execute node from a read-only clone):
    * `node seal.cjs --version` against `node main.cjs --version`, wall and CPU ms.
@@ -150,6 +153,7 @@ export class Bench {
       this.floorCpuMs.push(runs[0].cpuMs);
     } else {
       this.keepRss(this.floorRssKiB, runs[0]);
+      if (runs[0].chargedKiB !== null) this.floorChargedKiB.push(runs[0].chargedKiB);
     }
   }
 
@@ -192,6 +196,7 @@ export class Bench {
     this.floorMs.length = 0;
     this.floorCpuMs.length = 0;
     this.floorRssKiB.length = 0;
+    this.floorChargedKiB.length = 0;
     for (const samples of Object.values(this.seal)) samples.length = 0;
   }
 
@@ -427,7 +432,7 @@ export class Bench {
       data.wallMs.push(run.wallMs);
       data.cpuMs.push(run.cpuMs);
     } else {
-      this.keepRss(data.rssKiB, run);
+      this.keepRss(data.rssKiB, run, data.chargedKiB);
     }
   }
 
@@ -436,8 +441,9 @@ export class Bench {
   }
 
   /** A run's peak RSS, which only the peak RSS pass has. */
-  private keepRss(into: number[], run: Run): void {
+  private keepRss(into: number[], run: Run, charged?: number[]): void {
     if (run.maxRssKiB !== null) into.push(run.maxRssKiB);
+    if (charged && run.chargedKiB !== null) charged.push(run.chargedKiB);
   }
 
   private noteRss(rt: Runtime, run: Run): void {

@@ -20,7 +20,7 @@ export interface Report {
     /** 1, 5 and 15 minute load averages before and after the timed rounds. */
     loadAverage: { before: number[]; after: number[] };
   };
-  floor: { wallMs: Summary | null; cpuMs: Summary | null; rssKiB: Summary | null; samplesMs: number[] };
+  floor: { wallMs: Summary | null; cpuMs: Summary | null; rssKiB: Summary | null; chargedKiB: Summary | null; samplesMs: number[] };
   /** runts' sealed exec: `seal.cjs --version` against `main.cjs --version`. */
   seal: { sealed: Summary | null; sealedCpu: Summary | null; plain: Summary | null; plainCpu: Summary | null };
   skipped: { name: string; reason: string }[];
@@ -35,6 +35,8 @@ export interface PhaseReport {
   /** This runtime's median over runc's, when runc was measured. */
   ratioToRunc: number | null;
   rssKiB: Summary | null;
+  /** Peak memory charged to the command (bench/cgroups.ts, ChargeProbe): its unshared part. */
+  chargedKiB: Summary | null;
   /** The bursts' single runs. */
   runWallMs: Summary | null;
   samplesMs: number[];
@@ -75,6 +77,7 @@ export interface ReportInput {
   floorMs: number[];
   floorCpuMs: number[];
   floorRssKiB: number[];
+  floorChargedKiB: number[];
   seal: { sealedMs: number[]; sealedCpuMs: number[]; plainMs: number[]; plainCpuMs: number[] };
   skipped: Report['skipped'];
   runtimes: Runtime[];
@@ -96,6 +99,7 @@ export function buildReport(input: ReportInput): Report {
         cpuMs: summarize(data.cpuMs),
         ratioToRunc: wall && runcWall ? wall.median / runcWall.median : null,
         rssKiB: summarize(data.rssKiB),
+        chargedKiB: summarize(data.chargedKiB),
         runWallMs: summarize(data.runWallMs),
         samplesMs: data.wallMs,
         failures: data.failures,
@@ -127,7 +131,7 @@ export function buildReport(input: ReportInput): Report {
     date: new Date().toISOString(),
     machine: input.machine,
     settings: input.settings,
-    floor: { wallMs: floor, cpuMs: summarize(input.floorCpuMs), rssKiB: summarize(input.floorRssKiB), samplesMs: input.floorMs },
+    floor: { wallMs: floor, cpuMs: summarize(input.floorCpuMs), rssKiB: summarize(input.floorRssKiB), chargedKiB: summarize(input.floorChargedKiB), samplesMs: input.floorMs },
     seal: {
       sealed: summarize(input.seal.sealedMs),
       sealedCpu: summarize(input.seal.sealedCpuMs),
@@ -279,6 +283,18 @@ export function renderTable(report: Report): string {
   }
   rssRows.push(['any command', ...runtimes.map((r) => (r.maxRssKiB > 0 ? mib(r.maxRssKiB) : '-'))]);
   lines.push(columns(rssRows));
+
+  const fch = report.floor.chargedKiB;
+  lines.push(
+    '',
+    'Of which not shared: peak memory charged to the command and what it forked (anonymous, page cache it',
+    `brought in, kernel; a v1 memory cgroup, under GNU time), MiB: median [max]; node -e 0: ${fch ? mib(fch.median) : '-'}`,
+  );
+  const chargedRows: string[][] = [['', ...names]];
+  for (const p of ['run', 'create', 'state', 'start', 'kill', 'delete'] as const) {
+    chargedRows.push([p, ...runtimes.map((r) => rssCell(r.phases[p].chargedKiB))]);
+  }
+  lines.push(columns(chargedRows));
 
   lines.push('', 'Charged to the container\'s cgroup while it is created: median [max]');
   const createdRows: string[][] = [['', ...names]];

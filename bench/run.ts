@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, USAGE, UsageError, type Options } from './args.js';
 import { Bundles, buildRootfs } from './bundle.js';
-import { cgroupVersion, removeCgroupTree } from './cgroups.js';
+import { ChargeProbe, cgroupVersion, removeCgroupTree } from './cgroups.js';
 import { benchLibc } from './libc.js';
 import { describeMachine } from './machine.js';
 import { hideCgroup2, insideNamespace, measuredEnv, reexecInNamespace } from './namespace.js';
@@ -90,7 +90,7 @@ async function measure(options: Options): Promise<number> {
     const cgroups = hideCgroup2(work);
     libc.becomeSubreaper();
     const env = measuredEnv();
-    const timer = new ExecTimer(work, env);
+    const timer = new ExecTimer(work, env, ChargeProbe.open(cgroupVersion(), `${cgroupParent}/charge`));
     const rootfs = join(work, 'rootfs');
     buildRootfs(join(repoRoot, 'bundles', 'busybox', 'build-rootfs.sh'), rootfs);
     const pidDir = join(work, 'pids');
@@ -175,6 +175,7 @@ async function measure(options: Options): Promise<number> {
       floorCpuMs: bench.floorCpuMs,
       seal: bench.seal,
       floorRssKiB: bench.floorRssKiB,
+      floorChargedKiB: bench.floorChargedKiB,
       skipped,
       runtimes,
       results: bench.results,

@@ -1,6 +1,6 @@
 import { build, type BuildOptions } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +36,14 @@ for (const f of readdirSync(specDir).filter((n) => n.endsWith('.cjs'))) {
   generated[`./${f}`] = writeHashed(f.replace(/\.cjs$/, ''), readFileSync(join(specDir, f)));
 }
 
-// The native module koffi's own loader picks here, and koffi's manifest to check its version by.
+// The native module koffi's own loader picks here, and koffi's manifest to check its version
+// by: only when both lie inside this install, so that the paths, relative to the bundle,
+// lead nowhere else if the install is moved.
 const require = createRequire(import.meta.url);
 require('koffi');
+const inside = (p: string) => !relative(realpathSync(root), p).startsWith('..');
 const native = Object.keys(require.cache).find((k) => k.endsWith('.node'));
-const koffiInfo = native && {
+const koffiInfo = native && inside(native) && inside(realpathSync(require.resolve('koffi'))) && {
   native: relative(outdir, native),
   manifest: relative(outdir, join(dirname(require.resolve('koffi')), 'package.json')),
 };
