@@ -159,22 +159,25 @@ export function removeCgroupTree(relPath: string, reap: () => void): string[] {
 }
 
 /**
- * The memory a command costs beyond what other processes share with it: a cgroup v1
- * memory cgroup that the benchmark itself steps into just while it starts a command, so
- * that the command and everything it forks are charged to it, and steps out of right
- * after. memory.max_usage_in_bytes, reset before each command, then holds the peak of
- * what was charged: anonymous memory, page cache the command brought in (not the pages of
- * node or libc that are cached already, which every process shares), and kernel memory
- * such as page tables. A command that moves a process into another cgroup (a container's
- * init) leaves its charges here. Only one command may run at a time under it.
+ * The memory a command costs beyond what other processes share with it: for each command
+ * a fresh cgroup v1 memory cgroup, which the benchmark itself steps into just while it
+ * starts the command, so that the command and everything it forks are charged to it, and
+ * steps out of right after. Its memory.max_usage_in_bytes then holds the peak of what was
+ * charged: anonymous memory, page cache the command brought in (not the pages of node or
+ * libc that are cached already, which every process shares), and kernel memory such as
+ * page tables. Charges stay where they were made when a process moves to another cgroup
+ * (a container's init), so they count. Only one command may run at a time under it.
  */
 export class ChargeProbe {
+  private current: string | null = null;
+  private count = 0;
+
   private constructor(
     private readonly dir: string,
     private readonly home: string,
   ) {}
 
-  /** A probe at `relPath` in the v1 memory hierarchy; null on cgroup v2 or without one. */
+  /** Probes under `relPath` in the v1 memory hierarchy; null on cgroup v2 or without one. */
   static open(version: CgroupVersion, relPath: string): ChargeProbe | null {
     if (version !== 'v1') return null;
     const mount = cgroupMounts().find((m) => m.fsType === 'cgroup' && m.superOptions.includes('memory'));
@@ -185,17 +188,26 @@ export class ChargeProbe {
     return new ChargeProbe(dir, join(mount.mountPoint, own.slice(own.indexOf(':', own.indexOf(':') + 1) + 1)));
   }
 
-  /** Resets the peak and moves this process in: what it starts next is charged here. */
+  /** Moves this process into a new, empty cgroup: what it starts next is charged there. */
   enter(): void {
-    writeFileSync(join(this.dir, 'memory.max_usage_in_bytes'), '0');
-    writeFileSync(join(this.dir, 'cgroup.procs'), String(process.pid));
+    this.current = join(this.dir, String(this.count++));
+    mkdirSync(this.current);
+    writeFileSync(join(this.current, 'cgroup.procs'), String(process.pid));
   }
 
   leave(): void {
     writeFileSync(join(this.home, 'cgroup.procs'), String(process.pid));
   }
 
+  /** The last command's peak; its cgroup is removed unless a process is still in it. */
   peakKiB(): number {
-    return Math.round(readNumber(join(this.dir, 'memory.max_usage_in_bytes')) / 1024);
+    const dir = this.current!;
+    const kib = Math.round(readNumber(join(dir, 'memory.max_usage_in_bytes')) / 1024);
+    try {
+      rmdirSync(dir);
+    } catch {
+      // a process left in it (a detached container's): removed with the benchmark's cgroups
+    }
+    return kib;
   }
 }

@@ -11,8 +11,9 @@ import { requireCached, writeCodeCache } from '../src/sys/code-cache.js';
  * loader: one file holding every command (runts-<hash>.cjs; a command's modules run only
  * when it is used), the small main.cjs that bin/runts starts, and seal.cjs for the
  * commands that enter a container. Reading one file is cheaper for a Node start than
- * resolving some eighty small modules. koffi and ajv stay outside; the ahead-of-time
- * validators sit beside the bundle. Files that carry code the runtime compiles are named
+ * resolving some eighty small modules. state, start, kill and delete run from a bundle of
+ * their own, hot-<hash>.cjs, a tenth of the size. koffi and ajv stay outside; the
+ * ahead-of-time validators sit beside the bundle. Files that carry code the runtime compiles are named
  * by a hash of their content, and the build saves V8's code cache for each beside it
  * (src/sys/code-cache.ts), made after a warm-up that runs the code every command needs.
  */
@@ -84,12 +85,14 @@ async function bundle(entry: string, define: Record<string, string> = {}): Promi
 }
 
 const bundleName = writeHashed('runts', await bundle('entry.js'));
-writeFileSync(join(outdir, 'main.cjs'), await bundle('loader.js', { RUNTS_BUNDLE: JSON.stringify(bundleName) }), { mode: 0o644 });
+const hotName = writeHashed('hot', await bundle('hot.js'));
+const names = { RUNTS_BUNDLE: JSON.stringify(bundleName), RUNTS_HOT_BUNDLE: JSON.stringify(hotName) };
+writeFileSync(join(outdir, 'main.cjs'), await bundle('loader.js', names), { mode: 0o644 });
 writeFileSync(join(outdir, 'seal.cjs'), await bundle('seal.js'), { mode: 0o644 });
 
 // The code caches: the bundle compiled and warmed up here, as bin/runts's node will load it.
-const bundlePath = join(outdir, bundleName);
-const entry = requireCached(bundlePath) as typeof import('../src/cli/entry.js');
+await (requireCached(join(outdir, hotName)) as typeof import('../src/cli/hot.js')).warm();
+const entry = requireCached(join(outdir, bundleName)) as typeof import('../src/cli/entry.js');
 const scripts = await entry.warm();
 const { compiledScripts } = await import('../src/sys/code-cache.js');
 for (const [file, script] of [...compiledScripts(), ...scripts]) writeCodeCache(file, script);

@@ -1,29 +1,22 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadedLibc } from '../sys/libc.js';
-import { syscallNumber } from '../sys/syscalls.js';
 import { codeCacheOutcomes, compiledScripts } from '../sys/code-cache.js';
 import { COMMANDS } from './commands.js';
 import { parseHotCommand } from './fast-args.js';
+import { exit } from './invoke.js';
 import { main } from './run-cli.js';
 
 /**
- * The bundle's entry (dist/bundle/main.cjs loads it, loader.ts). `start` runs the command
- * line; `warm` is for the build, which runs it before it saves the bundle's code cache.
+ * The whole bundle's entry (dist/bundle/main.cjs loads it, loader.ts, when hot.ts does
+ * not take the command). `start` runs the command line; `warm` is for the build, which
+ * runs it before it saves the bundle's code cache.
  */
 
 /** Runs runts; `outcomes` are the loader's code cache notes, for --debug. */
 export function start(outcomes: string[]): void {
   codeCacheOutcomes().push(...outcomes);
-  void main(process.argv).then((code) => {
-    process.exitCode = code;
-    // Every write was synchronous, so nothing is left to do but tear down V8's heap and
-    // Node's environment, which costs a command some milliseconds: when libc is loaded
-    // anyway, leave at once. Otherwise node exits as usual.
-    const sys = loadedLibc();
-    if (sys) sys.syscall(syscallNumber('exit_group'), code, 0, 0, 0, 0, 0);
-  });
+  void main(process.argv).then(exit);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { DEFAULT_ROOT } from '../version.js';
-import type { Invocation } from './commands.js';
+import type { Invocation } from './invoke.js';
 import type { GlobalOptions } from './options.js';
 
 /**
@@ -91,7 +91,6 @@ const SHAPES: Record<string, CommandShape> = {
       '--pid-file': { key: 'pidFile', value: true },
       '--process-label': { key: 'processLabel', value: true },
       '--apparmor': { key: 'apparmor', value: true },
-      // declared with a default of false, so commander's --no-new-privs sets false as well
       '--no-new-privs': { key: 'newPrivs', negate: true },
       '-c': { key: 'cap', value: true, collect: true },
       '--cap': { key: 'cap', value: true, collect: true },
@@ -99,7 +98,7 @@ const SHAPES: Record<string, CommandShape> = {
       '--cgroup': { key: 'cgroup', value: true },
       '--ignore-paused': { key: 'ignorePaused' },
     },
-    defaults: { env: [], tty: false, additionalGids: [], detach: false, newPrivs: false, cap: [], preserveFds: '0', ignorePaused: false },
+    defaults: { env: [], tty: false, additionalGids: [], detach: false, newPrivs: true, cap: [], preserveFds: '0', ignorePaused: false },
     required: 1,
     optional: [],
     rest: true,

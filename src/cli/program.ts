@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { writeStdout, writeStderr } from '../log.js';
 import { VERSION, SPEC_VERSION, DEFAULT_ROOT } from '../version.js';
 import type { GlobalOptions } from './options.js';
-import { runCommand, type Invocation } from './commands.js';
+import { COMMANDS } from './commands.js';
+import { runCommand, type Invocation } from './invoke.js';
 
 /**
  * The whole command line as commander reads it: help, usage errors and the commands the
@@ -37,7 +38,7 @@ function versionText(): string {
   return `runts version ${VERSION}\nspec: ${SPEC_VERSION}\nkoffi: ${koffiVersion}\nnode: ${process.versions.node}`;
 }
 
-export function buildProgram(invoke: (c: Invocation) => Promise<number | void> = runCommand): Command {
+export function buildProgram(invoke: (c: Invocation) => Promise<number | void> = (c) => runCommand(c, COMMANDS[c.name])): Command {
   const program = new Command('runts');
   program
     .description('an OCI runtime-spec 1.3 container runtime')
@@ -131,7 +132,8 @@ export function buildProgram(invoke: (c: Invocation) => Promise<number | void> =
     .option('--pid-file <file>', 'file to write the process id to')
     .option('--process-label <label>', 'set the asm process label for the process commonly used with selinux')
     .option('--apparmor <profile>', 'set the apparmor profile for the process')
-    .option('--no-new-privs', 'set the no new privileges value for the process', false)
+    // commander reads --no-x as x = false, so newPrivs is true unless the flag is given
+    .option('--no-new-privs', 'set the no new privileges value for the process')
     .option('-c, --cap <cap>', 'add a capability to the bounding set for the process', collect, [])
     .option('--preserve-fds <n>', 'pass N additional file descriptors to the container', '0')
     .option('--cgroup <path>', 'run the process in an (existing) sub-cgroup(s)')

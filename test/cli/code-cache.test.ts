@@ -19,7 +19,7 @@ function tempDir(t: { teardown: (fn: () => void) => void }): string {
 
 t.test('the build leaves a cache beside each file of code, named by its hash', async (t) => {
   const files = readdirSync(join(REPO_ROOT, 'dist', 'bundle'));
-  for (const stem of ['runts', 'validators', 'unknown-properties']) {
+  for (const stem of ['runts', 'hot', 'validators', 'unknown-properties']) {
     const code = files.find((f) => new RegExp(`^${stem}-[0-9a-f]{16}\\.cjs$`).test(f));
     t.ok(code, `${stem}-<hash>.cjs`);
     t.ok(code && files.includes(code.replace(/\.cjs$/, '.cache')), `${stem}-<hash>.cache`);
@@ -37,6 +37,11 @@ t.test('V8 accepts the bundle\'s and the validators\' caches in a real command',
   t.match(r.stderr, /debug: code cache \S+\/runts-[0-9a-f]{16}\.cache: accepted/);
   t.match(r.stderr, /debug: code cache \S+\/validators-[0-9a-f]{16}\.cache: accepted/);
   t.notMatch(r.stderr, /rejected|ignored/);
+  // state runs from the small bundle of the hot commands
+  const s = spawnSync(RUNTS, ['--root', join(dir, 'state'), '--debug', 'state', 'cache-probe'], { env, encoding: 'utf8' });
+  t.equal(s.status, 1, 'no such container');
+  t.match(s.stderr, /debug: code cache \S+\/hot-[0-9a-f]{16}\.cache: accepted/);
+  t.notMatch(s.stderr, /runts-[0-9a-f]{16}\.cache/, 'without loading the whole bundle');
 });
 
 t.test('a cache anyone but root or this user could write is not read', async (t) => {

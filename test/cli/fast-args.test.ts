@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildProgram } from '../../src/cli/program.js';
 import { parseHotCommand } from '../../src/cli/fast-args.js';
-import type { Invocation } from '../../src/cli/commands.js';
+import type { Invocation } from '../../src/cli/invoke.js';
 
 /**
  * The hot-path parser must read every command line exactly as commander does, or leave

@@ -41,6 +41,11 @@ t.test('exec: a process in every namespace of the container, with the flags appl
   t.equal(pj.status, 0, pj.stderr);
   t.equal(pj.stdout, 'from-process-json\n1\n', '--process');
 
+  // the container's process has noNewPrivileges false; --no-new-privs sets it for the exec
+  const nnp = (args: string[]) => sb.runts(['exec', ...args, 'x1', 'grep', '^NoNewPrivs:', '/proc/self/status']).stdout.trim();
+  t.match(nnp([]), /^NoNewPrivs:\s+0$/, 'as the container\'s process');
+  t.match(nnp(['--no-new-privs']), /^NoNewPrivs:\s+1$/, '--no-new-privs');
+
   t.equal(sb.runts(['kill', 'x1', 'KILL']).status, 0);
   t.ok(await until(() => sb.state('x1').status === 'stopped'));
   const stopped = sb.runts(['exec', 'x1', 'true']);
