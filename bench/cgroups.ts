@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -156,4 +156,58 @@ export function removeCgroupTree(relPath: string, reap: () => void): string[] {
     }
   }
   return left;
+}
+
+/**
+ * The memory a command costs beyond what other processes share with it: for each command
+ * a fresh cgroup v1 memory cgroup, which the benchmark itself steps into just while it
+ * starts the command, so that the command and everything it forks are charged to it, and
+ * steps out of right after. Its memory.max_usage_in_bytes then holds the peak of what was
+ * charged: anonymous memory, page cache the command brought in (not the pages of node or
+ * libc that are cached already, which every process shares), and kernel memory such as
+ * page tables. Charges stay where they were made when a process moves to another cgroup
+ * (a container's init), so they count. Only one command may run at a time under it.
+ */
+export class ChargeProbe {
+  private current: string | null = null;
+  private count = 0;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly home: string,
+  ) {}
+
+  /** Probes under `relPath` in the v1 memory hierarchy; null on cgroup v2 or without one. */
+  static open(version: CgroupVersion, relPath: string): ChargeProbe | null {
+    if (version !== 'v1') return null;
+    const mount = cgroupMounts().find((m) => m.fsType === 'cgroup' && m.superOptions.includes('memory'));
+    const own = readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes('memory'));
+    if (!mount || !own) return null;
+    const dir = join(mount.mountPoint, relPath);
+    mkdirSync(dir, { recursive: true });
+    return new ChargeProbe(dir, join(mount.mountPoint, own.slice(own.indexOf(':', own.indexOf(':') + 1) + 1)));
+  }
+
+  /** Moves this process into a new, empty cgroup: what it starts next is charged there. */
+  enter(): void {
+    this.current = join(this.dir, String(this.count++));
+    mkdirSync(this.current);
+    writeFileSync(join(this.current, 'cgroup.procs'), String(process.pid));
+  }
+
+  leave(): void {
+    writeFileSync(join(this.home, 'cgroup.procs'), String(process.pid));
+  }
+
+  /** The last command's peak; its cgroup is removed unless a process is still in it. */
+  peakKiB(): number {
+    const dir = this.current!;
+    const kib = Math.round(readNumber(join(dir, 'memory.max_usage_in_bytes')) / 1024);
+    try {
+      rmdirSync(dir);
+    } catch {
+      // a process left in it (a detached container's): removed with the benchmark's cgroups
+    }
+    return kib;
+  }
 }

@@ -28,8 +28,11 @@ export interface BenchLibc {
   waitAnyExit(pidfds: readonly number[], timeoutMs: number): number[];
   /** A pidfd for `pid`, or -1 if the process is already gone. */
   pidfdOpen(pid: number): number;
-  /** Reaps the child `pid`, which has exited (its pidfd said so), and returns its wait status. */
-  reap(pid: number): number;
+  /**
+   * Reaps the child `pid`, which has exited (its pidfd said so): its wait status, and the
+   * CPU time (user + system, ms) it and the children it waited for used.
+   */
+  reap(pid: number): { status: number; cpuMs: number };
   close(fd: number): void;
   /**
    * A way to start commands with stdin from /dev/null and stdout and stderr on `out` and
@@ -74,6 +77,9 @@ const ESRCH = 3;
 // pidfd_open has the same number on every architecture (the syscall table was unified at 424).
 const SYS_PIDFD_OPEN = 434;
 
+/** sizeof(struct rusage) on 64-bit Linux. */
+const RUSAGE_SIZE = 144;
+
 let cached: BenchLibc | undefined;
 
 export function benchLibc(): BenchLibc {
@@ -81,6 +87,7 @@ export function benchLibc(): BenchLibc {
   const lib = koffi.load('libc.so.6');
   const prctl = lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)');
   const waitpid = lib.func('int waitpid(int, void *, int)');
+  const wait4 = lib.func('int wait4(int, void *, int, void *)');
   const syscall = lib.func('long syscall(long, long, long)');
   const poll = lib.func('int poll(void *, unsigned long, int)');
   const close = lib.func('int close(int)');
@@ -157,9 +164,14 @@ export function benchLibc(): BenchLibc {
     waitAnyExit: pollIn,
     reap(pid) {
       const status = Buffer.alloc(4);
+      // struct rusage begins with ru_utime and ru_stime, two struct timevals (64-bit here)
+      const usage = Buffer.alloc(RUSAGE_SIZE);
       for (;;) {
-        if (waitpid(pid, status, 0) === pid) return status.readInt32LE(0);
-        if (koffi.errno() !== EINTR) throw new Error(`waitpid(${pid}) failed: errno ${koffi.errno()}`);
+        if (wait4(pid, status, 0, usage) === pid) {
+          const us = (at: number) => Number(usage.readBigInt64LE(at)) * 1e6 + Number(usage.readBigInt64LE(at + 8));
+          return { status: status.readInt32LE(0), cpuMs: (us(0) + us(16)) / 1000 };
+        }
+        if (koffi.errno() !== EINTR) throw new Error(`wait4(${pid}) failed: errno ${koffi.errno()}`);
       }
     },
     close(fd) {

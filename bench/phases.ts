@@ -13,8 +13,12 @@ export type Phase = (typeof PHASES)[number];
 export interface PhaseData {
   /** One per sample of the time pass; for the two bursts, the whole burst's wall time. */
   wallMs: number[];
+  /** User + system CPU, ms, of the same samples: the commands' own and their waited-for children's. */
+  cpuMs: number[];
   /** Peak RSS of each CLI invocation counted in this phase, from the peak RSS pass. */
   rssKiB: number[];
+  /** Peak memory charged to each (ChargeProbe), from the same pass: the part not shared. */
+  chargedKiB: number[];
   /** The bursts' single runs, each timed on its own. */
   runWallMs: number[];
   failures: string[];
@@ -82,7 +86,7 @@ class StepFailure extends Error {
 
 function emptyResults(): RuntimeResults {
   const phases = {} as Record<Phase, PhaseData>;
-  for (const p of PHASES) phases[p] = { wallMs: [], rssKiB: [], runWallMs: [], failures: [] };
+  for (const p of PHASES) phases[p] = { wallMs: [], cpuMs: [], rssKiB: [], chargedKiB: [], runWallMs: [], failures: [] };
   return {
     phases,
     created: [],
@@ -106,7 +110,14 @@ function commandText(argv: string[]): string {
 export class Bench {
   readonly results = new Map<string, RuntimeResults>();
   readonly floorMs: number[] = [];
+  readonly floorCpuMs: number[] = [];
   readonly floorRssKiB: number[] = [];
+  readonly floorChargedKiB: number[] = [];
+  /**
+   * runts' sealed exec (create, run and exec re-execute node from a read-only clone):
+   * `node seal.cjs --version` against `node main.cjs --version`, wall and CPU ms.
+   */
+  readonly seal = { sealedMs: [] as number[], sealedCpuMs: [] as number[], plainMs: [] as number[], plainCpuMs: [] as number[] };
   /** Containers that exist, or may, per runtime: what cleanup must delete. */
   private readonly live = new Map<string, Set<string>>();
   /** What the samples taken from now on measure. */
@@ -137,8 +148,33 @@ export class Bench {
   sampleFloor(): void {
     const { runs } = this.timer.invoke([process.execPath, '-e', '0'], { timeoutMs: COMMAND_TIMEOUT_MS, peakRss: this.peakRss });
     if (!succeeded(runs[0])) return;
-    if (this.pass === 'time') this.floorMs.push(runs[0].wallMs);
-    else this.keepRss(this.floorRssKiB, runs[0]);
+    if (this.pass === 'time') {
+      this.floorMs.push(runs[0].wallMs);
+      this.floorCpuMs.push(runs[0].cpuMs);
+    } else {
+      this.keepRss(this.floorRssKiB, runs[0]);
+      if (runs[0].chargedKiB !== null) this.floorChargedKiB.push(runs[0].chargedKiB);
+    }
+  }
+
+  /** The cost of runts' sealed exec, from the node and bundle that bin/runts `rt` starts. */
+  sampleSeal(rt: Runtime): void {
+    if (this.pass !== 'time') return;
+    const root = join(rt.path, '..', '..');
+    let node: string;
+    try {
+      node = readFileSync(join(root, 'dist', 'node'), 'utf8').trim();
+    } catch {
+      return;
+    }
+    const time = (script: string, wall: number[], cpu: number[]) => {
+      const { runs } = this.timer.invoke([node, join(root, 'dist', 'bundle', script), '--version'], { timeoutMs: COMMAND_TIMEOUT_MS });
+      if (!succeeded(runs[0])) return;
+      wall.push(runs[0].wallMs);
+      cpu.push(runs[0].cpuMs);
+    };
+    time('seal.cjs', this.seal.sealedMs, this.seal.sealedCpuMs);
+    time('main.cjs', this.seal.plainMs, this.seal.plainCpuMs);
   }
 
   /** Runs one `run` of the bundle; the reason it failed, or null. */
@@ -158,7 +194,10 @@ export class Bench {
   resetSamples(): void {
     for (const name of this.results.keys()) this.results.set(name, emptyResults());
     this.floorMs.length = 0;
+    this.floorCpuMs.length = 0;
     this.floorRssKiB.length = 0;
+    this.floorChargedKiB.length = 0;
+    for (const samples of Object.values(this.seal)) samples.length = 0;
   }
 
   /** Whether the phase still runs for this runtime. */
@@ -234,8 +273,10 @@ export class Bench {
       }
       const del = this.delete(rt, id, 'lifecycle');
       const data = this.resultsFor(rt).phases.lifecycle;
-      if (this.pass === 'time') data.wallMs.push(create.wallMs + start.wallMs + waitMs + del.wallMs);
-      else for (const run of [create, start, del]) this.keepRss(data.rssKiB, run);
+      if (this.pass === 'time') {
+        data.wallMs.push(create.wallMs + start.wallMs + waitMs + del.wallMs);
+        data.cpuMs.push(create.cpuMs + start.cpuMs + del.cpuMs);
+      } else for (const run of [create, start, del]) this.keepRss(data.rssKiB, run);
     });
   }
 
@@ -308,6 +349,7 @@ export class Bench {
       }
       if (this.pass === 'time') {
         data.wallMs.push(inv.spanMs);
+        data.cpuMs.push(inv.runs.reduce((sum, run) => sum + run.cpuMs, 0));
         for (const run of inv.runs) data.runWallMs.push(run.wallMs);
       } else {
         for (const run of inv.runs) this.keepRss(data.rssKiB, run);
@@ -386,8 +428,12 @@ export class Bench {
 
   private record(rt: Runtime, phase: Phase, run: Run): void {
     const data = this.resultsFor(rt).phases[phase];
-    if (this.pass === 'time') data.wallMs.push(run.wallMs);
-    else this.keepRss(data.rssKiB, run);
+    if (this.pass === 'time') {
+      data.wallMs.push(run.wallMs);
+      data.cpuMs.push(run.cpuMs);
+    } else {
+      this.keepRss(data.rssKiB, run, data.chargedKiB);
+    }
   }
 
   private get peakRss(): boolean {
@@ -395,8 +441,9 @@ export class Bench {
   }
 
   /** A run's peak RSS, which only the peak RSS pass has. */
-  private keepRss(into: number[], run: Run): void {
+  private keepRss(into: number[], run: Run, charged?: number[]): void {
     if (run.maxRssKiB !== null) into.push(run.maxRssKiB);
+    if (charged && run.chargedKiB !== null) charged.push(run.chargedKiB);
   }
 
   private noteRss(rt: Runtime, run: Run): void {

@@ -3,12 +3,12 @@
  * docs/benchmarks.md for what is measured and how to read the result.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { constants, tmpdir } from 'node:os';
+import { constants, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions, USAGE, UsageError, type Options } from './args.js';
 import { Bundles, buildRootfs } from './bundle.js';
-import { cgroupVersion, removeCgroupTree } from './cgroups.js';
+import { ChargeProbe, cgroupVersion, removeCgroupTree } from './cgroups.js';
 import { benchLibc } from './libc.js';
 import { describeMachine } from './machine.js';
 import { hideCgroup2, insideNamespace, measuredEnv, reexecInNamespace } from './namespace.js';
@@ -90,7 +90,7 @@ async function measure(options: Options): Promise<number> {
     const cgroups = hideCgroup2(work);
     libc.becomeSubreaper();
     const env = measuredEnv();
-    const timer = new ExecTimer(work, env);
+    const timer = new ExecTimer(work, env, ChargeProbe.open(cgroupVersion(), `${cgroupParent}/charge`));
     const rootfs = join(work, 'rootfs');
     buildRootfs(join(repoRoot, 'bundles', 'busybox', 'build-rootfs.sh'), rootfs);
     const pidDir = join(work, 'pids');
@@ -129,9 +129,12 @@ async function measure(options: Options): Promise<number> {
     await round(bench, SINGLES, runtimes, 0, 'w');
     bench.resetSamples();
 
+    const loadBefore = loadavg();
+    const runts = runtimes.find((r) => r.name === 'runts');
     for (let i = 0; i < options.samples; i++) {
       say(`bench: round ${i + 1}/${options.samples} (${Math.round((Date.now() - started) / 1000)} s)`);
       bench.sampleFloor();
+      if (runts) bench.sampleSeal(runts);
       await round(bench, SINGLES, runtimes, i, `r${i}`);
     }
     for (let i = 0; i < options.burstRounds; i++) {
@@ -139,6 +142,7 @@ async function measure(options: Options): Promise<number> {
       await round(bench, BURSTS, runtimes, i, `b${i}`);
     }
 
+    const loadAfter = loadavg();
     // Every command from here on runs under GNU time: the limit checks, whose time is not
     // kept, then rounds for the peak RSS of the commands timed above.
     bench.pass = 'peak RSS';
@@ -165,9 +169,13 @@ async function measure(options: Options): Promise<number> {
         limitTries: options.limitTries,
         cgroups,
         nodeExtraCaCertsSet: process.env.NODE_EXTRA_CA_CERTS !== undefined,
+        loadAverage: { before: loadBefore, after: loadAfter },
       },
       floorMs: bench.floorMs,
+      floorCpuMs: bench.floorCpuMs,
+      seal: bench.seal,
       floorRssKiB: bench.floorRssKiB,
+      floorChargedKiB: bench.floorChargedKiB,
       skipped,
       runtimes,
       results: bench.results,

@@ -1,5 +1,6 @@
 import { accessSync, closeSync, constants, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ChargeProbe } from './cgroups.js';
 import { benchLibc, type Spawner } from './libc.js';
 
 /** How one run of a command ended. */
@@ -20,6 +21,16 @@ export interface Run {
    * waited for. Only a run invoked with `peakRss` has one.
    */
   maxRssKiB: number | null;
+  /**
+   * User + system CPU time, ms, of the command and the children it waited for (wait4's
+   * rusage); under GNU time, GNU time's own as well.
+   */
+  cpuMs: number;
+  /**
+   * Peak memory charged to the command and what it forked (see ChargeProbe): only a run
+   * invoked with `peakRss`, one at a time, on a cgroup v1 host.
+   */
+  chargedKiB: number | null;
 }
 
 /** One invocation: `count` runs, `jobs` at a time. */
@@ -119,6 +130,8 @@ export class ExecTimer {
     /** Where the commands' output and GNU time's reports go. */
     private readonly dir: string,
     env: NodeJS.ProcessEnv,
+    /** Where the memory charged to commands run with `peakRss` is measured, if anywhere. */
+    private readonly charge: ChargeProbe | null = null,
   ) {
     try {
       accessSync(GNU_TIME, constants.X_OK);
@@ -137,6 +150,7 @@ export class ExecTimer {
    */
   invoke(argv: string[], options: InvokeOptions): Invocation {
     const { jobs = 1, count = 1, timeoutMs, peakRss = false } = options;
+    const charge = peakRss && jobs === 1 ? this.charge : null;
     const libc = benchLibc();
     const outPath = join(this.dir, 'stdout');
     const errPath = join(this.dir, 'stderr');
@@ -159,12 +173,18 @@ export class ExecTimer {
           // A report left from an earlier invocation must not pass for this run's.
           if (peakFile) rmSync(peakFile, { force: true });
           const startNs = process.hrtime.bigint();
-          const spawned = spawner.spawn(peakFile ? [GNU_TIME, '-f', '%M', '-o', peakFile, ...command] : command);
+          charge?.enter();
+          let spawned;
+          try {
+            spawned = spawner.spawn(peakFile ? [GNU_TIME, '-f', '%M', '-o', peakFile, ...command] : command);
+          } finally {
+            charge?.leave();
+          }
           if (index === 0) firstStart = startNs;
           if ('errno' in spawned) {
             lastEnd = process.hrtime.bigint();
             const outcome: Outcome = { kind: 'error', errno: spawned.errno };
-            runs.push({ index, startNs, endNs: lastEnd, wallMs: nsToMs(lastEnd - startNs), outcome, maxRssKiB: null });
+            runs.push({ index, startNs, endNs: lastEnd, wallMs: nsToMs(lastEnd - startNs), outcome, maxRssKiB: null, cpuMs: 0, chargedKiB: null });
             continue;
           }
           const pidfd = libc.pidfdOpen(spawned.pid);
@@ -184,14 +204,15 @@ export class ExecTimer {
           const p = running.get(pidfd)!;
           running.delete(pidfd);
           libc.close(pidfd);
-          let outcome = decodeStatus(libc.reap(p.pid));
+          const reaped = libc.reap(p.pid);
+          let outcome = decodeStatus(reaped.status);
           let maxRssKiB: number | null = null;
           if (p.peakFile) {
             const peak = readPeakRss(p.peakFile);
             maxRssKiB = peak.kib;
             if (peak.signal !== null) outcome = { kind: 'signal', signal: peak.signal };
           }
-          runs.push({ index: p.index, startNs: p.startNs, endNs, wallMs: nsToMs(endNs - p.startNs), outcome, maxRssKiB });
+          runs.push({ index: p.index, startNs: p.startNs, endNs, wallMs: nsToMs(endNs - p.startNs), outcome, maxRssKiB, cpuMs: reaped.cpuMs, chargedKiB: charge ? charge.peakKiB() : null });
           lastEnd = endNs;
         }
       }

@@ -4,11 +4,12 @@ import { readState, statusOf } from '../container/state.js';
 import { oomKills, readStats } from '../linux/cgroups/stats.js';
 import { writeStdout } from '../log.js';
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+// µ written as an escape: the bundle stays ASCII (scripts/bundle.ts)
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, '\u00b5s': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A Go duration as runc's --interval takes it ("5s", "500ms", "1m30s"), in milliseconds. */
 export function parseDuration(text: string): number {
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)];
   if (!parts.length || parts.map((p) => p[0]).join('') !== text) {
     throw new RuntsError(`--interval: ${JSON.stringify(text)} is not a duration (like 5s or 500ms)`);
   }

@@ -23,6 +23,7 @@ interface ExecFlags {
   pidFile?: string;
   processLabel?: string;
   apparmor?: string;
+  /** false with --no-new-privs */
   newPrivs: boolean;
   cap: string[];
   preserveFds: string;
@@ -59,7 +60,7 @@ function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
     p.user = { ...p.user, uid: parseId(uid, 'uid'), gid: gid === undefined ? 0 : parseId(gid, 'gid') };
   }
   if (f.additionalGids.length) p.user = { ...(p.user ?? { uid: 0, gid: 0 }), additionalGids: f.additionalGids.map((g) => parseId(g, 'gid')) };
-  if (f.newPrivs) p.noNewPrivileges = true;
+  if (!f.newPrivs) p.noNewPrivileges = true;
   if (f.apparmor) p.apparmorProfile = f.apparmor;
   if (f.processLabel) p.selinuxLabel = f.processLabel;
   if (f.cap.length) {

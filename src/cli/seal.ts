@@ -1,14 +1,15 @@
 /**
  * The entry of the commands that enter a container (create, run, exec; bin/runts picks
  * it): before anything else is loaded, node is re-executed from a read-only clone of its
- * file (src/setup/sealed-exe.ts), straight into main.js. This process does only that,
- * so the second start of node costs as little as it can.
+ * file (src/setup/sealed-exe.ts), straight into the bundle's main.cjs. This process does
+ * only that, so the second start of node costs as little as it can.
  */
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ensureSealedExecutable } from '../setup/sealed-exe.js';
 
 const callerFds = Number(process.env.RUNTS_CALLER_FDS ?? 0);
-const main = fileURLToPath(new URL('./main.js', import.meta.url));
+const main = fileURLToPath(new URL('./main.cjs', import.meta.url));
 ensureSealedExecutable(Number.isSafeInteger(callerFds) ? callerFds : 0, main);
 // Not re-executed: node already runs from a read-only file, or this user may not mount.
-await import('./main.js');
+createRequire(import.meta.url)(main);

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,14 @@ import { O_CLOEXEC, O_TRUNC, O_WRONLY, SIGCHLD } from '../sys/constants.js';
  */
 
 export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+
+/**
+ * child_process, loaded when a hook runs: it brings net, streams and dgram along, which
+ * every command that may run hooks (delete, kill) would otherwise pay for.
+ */
+function childProcess(): typeof import('node:child_process') {
+  return createRequire(import.meta.url)('node:child_process');
+}
 
 export function hooksOf(spec: Spec, phase: HookPhase): Hook[] {
   return (spec.hooks?.[phase] as Hook[] | undefined) ?? [];
@@ -97,7 +105,7 @@ export function runHooks(spec: Spec, phase: HookPhase, state: object, warnOnly =
     const stdin = stateInput(state);
     let r;
     try {
-      r = spawnSync(hook.path, args.slice(1), {
+      r = childProcess().spawnSync(hook.path, args.slice(1), {
         argv0: args[0] ?? hook.path,
         env: Object.fromEntries((hook.env ?? []).map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)])),
         stdio: [stdin, 'pipe', 'pipe'],

@@ -1,5 +1,8 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { debug } from '../log.js';
+import { codeCacheOutcomes, requireCached } from '../sys/code-cache.js';
 import { RuntsError, RuntsErrors } from '../errors.js';
 import { MiB, readInputFile } from '../sys/input-file.js';
 import type { Spec } from './types/config.js';
@@ -25,12 +28,22 @@ let validators: Validators | undefined;
 let unknownFinder: Validator | undefined;
 
 /**
+ * In the bundle, the generated modules' names with their content hash, beside it
+ * (scripts/bundle.ts defines it); the compiled sources require them by their own names.
+ */
+declare const RUNTS_GENERATED: Record<string, string> | undefined;
+
+/**
  * A module `npm run build` generated from schemas/ (scripts/build-validators.ts):
- * requiring plain code is far cheaper than compiling the schemas on every call.
+ * requiring plain code is far cheaper than compiling the schemas on every call, and the
+ * bundle's copies come with their compiled code (sys/code-cache.ts).
  */
 function requireGenerated(file: string): unknown {
   try {
-    return createRequire(import.meta.url)(file);
+    if (typeof RUNTS_GENERATED === 'undefined') return createRequire(import.meta.url)(file);
+    const loaded = requireCached(fileURLToPath(new URL(RUNTS_GENERATED[file], import.meta.url)));
+    for (const outcome of codeCacheOutcomes().splice(0)) debug(`code cache ${outcome}`);
+    return loaded;
   } catch (err) {
     throw new RuntsError(`the validators are not built (${file}): run npm run build`, { cause: err });
   }

@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 
 /**
  * The thin koffi layer: every libc function runts calls, bound once, lazily. Nothing else
@@ -34,11 +34,12 @@ let cached: Libc | undefined;
 
 export function libc(): Libc {
   if (cached) return cached;
-  const lib = koffi.load('libc.so.6');
+  const k = koffi();
+  const lib = k.load('libc.so.6');
   const waitpid = lib.func('int waitpid(int, void *, int)');
   cached = {
     syscall: lib.func('long syscall(long, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t)'),
-    errno: () => koffi.errno(),
+    errno: () => k.errno(),
     fork: lib.func('int fork(void)'),
     waitpid: (pid, status, options) => waitpid(pid, status, options),
     waitpidAsync: (pid, status, options, cb) => waitpid.async(pid, status, options, cb),
@@ -54,7 +55,12 @@ export function libc(): Libc {
     poll: lib.func('int poll(void *, unsigned long, int)'),
     prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),
     ioctl: lib.func('int ioctl(int, unsigned long, intptr_t)'),
-    address: (buf) => koffi.address(buf),
+    address: (buf) => k.address(buf),
   };
+  return cached;
+}
+
+/** libc when something has loaded it already, without loading koffi for it. */
+export function loadedLibc(): Libc | undefined {
   return cached;
 }

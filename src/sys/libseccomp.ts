@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 
 /**
  * The libseccomp functions runts compiles seccomp filters with, bound on first use: only a
@@ -31,8 +31,8 @@ let cached: Libseccomp | undefined;
 /** Throws when libseccomp.so.2 cannot be loaded. */
 export function libseccomp(): Libseccomp {
   if (cached) return cached;
-  const lib = koffi.load('libseccomp.so.2');
-  const libc = koffi.load('libc.so.6');
+  const lib = koffi().load('libseccomp.so.2');
+  const libc = koffi().load('libc.so.6');
   cached = {
     init: lib.func('void *seccomp_init(uint32_t)'),
     release: lib.func('void seccomp_release(void *)'),

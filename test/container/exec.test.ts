@@ -47,3 +47,14 @@ t.test('exec: a process in every namespace of the container, with the flags appl
   t.equal(stopped.status, 1);
   t.match(stopped.stderr, 'cannot exec in a stopped container');
 });
+
+t.test('exec --no-new-privs sets no_new_privs for a container whose process has it off', async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['sleep', '1000']);
+  config.process.noNewPrivileges = false;
+  t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(config), 'nnp']).status, 0);
+  const nnp = (args: string[]) => sb.runts(['exec', ...args, 'nnp', 'grep', '^NoNewPrivs:', '/proc/self/status']).stdout.trim();
+  t.match(nnp([]), /^NoNewPrivs:\s+0$/, 'as the container\'s process, without the flag');
+  t.match(nnp(['--no-new-privs']), /^NoNewPrivs:\s+1$/, 'with --no-new-privs');
+  t.equal(sb.runts(['delete', '--force', 'nnp']).status, 0);
+});

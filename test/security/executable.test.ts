@@ -23,7 +23,7 @@ t.test('CVE-2019-5736: the runtime\'s executable cannot be opened for writing fr
     const out = join(sb.dir, `probe-out-${args[0]}`);
     const fd = openSync(out, 'w');
     try {
-      const r = spawnSync(node, [join(REPO_ROOT, 'dist', 'bundle', 'main.js'), '--root', sb.root, ...args], {
+      const r = spawnSync(node, [join(REPO_ROOT, 'dist', 'bundle', 'main.cjs'), '--root', sb.root, ...args], {
         env, stdio: ['ignore', fd, fd], timeout: 30_000,
       });
       return { status: r.status, output: readFileSync(out, 'utf8') };
@@ -79,7 +79,7 @@ t.test('the processes of create, run and exec run node from a read-only file', a
   t.equal(sb.runts(['start', 'ro']).status, 0);
   const exec = spawn(join(REPO_ROOT, 'bin', 'runts'), ['--root', sb.root, 'exec', 'ro', 'sleep', '2'], { stdio: 'ignore' });
   t.teardown(() => exec.kill('SIGKILL'));
-  t.ok(await until(() => readFileSync(`/proc/${exec.pid}/cmdline`, 'latin1').includes('main.js')), 'runts exec runs');
+  t.ok(await until(() => readFileSync(`/proc/${exec.pid}/cmdline`, 'latin1').includes('main.cjs')), 'runts exec runs');
   const execFlags = spawnSync('python3', ['-c', `import os; print(os.statvfs('/proc/${exec.pid}/exe').f_flag & os.ST_RDONLY)`], { encoding: 'utf8' });
   t.equal(execFlags.stdout.trim(), '1', 'runts exec runs node from a read-only mount');
   await new Promise((resolve) => exec.on('exit', resolve));
