@@ -8,6 +8,7 @@ import { checkLsm } from '../linux/process-attributes.js';
 import { cgroupProcsFiles, execCgroupDirs } from '../linux/cgroups/join.js';
 import * as log from '../log.js';
 import { checkPassedFds } from './passed-fds.js';
+import { execArgumentsProblem } from '../spec/exec-args.js';
 
 export interface ExecOptions {
   extraFds: number;
@@ -35,6 +36,9 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   if (process.terminal && o.consoleFd === undefined) {
     throw new RuntsError('cannot allocate tty if runts will detach without setting console socket', { configPath: 'process.terminal' });
   }
+  // before anything is made: past execve's limits the process would fail only at its execve
+  const tooLarge = execArgumentsProblem(process as unknown as Record<string, unknown>);
+  if (tooLarge) throw new RuntsError(`${tooLarge.path}: ${tooLarge.message}`);
   checkLsm(process);
   checkPassedFds(o.extraFds, `--preserve-fds ${o.extraFds}`);
   const capabilities = planCapabilities(process.capabilities, hostBounding());

@@ -301,7 +301,13 @@ export interface LinuxResources {
 export interface LinuxDeviceCgroup {
   allow: boolean;
   type?: 'a' | 'c' | 'b';
+  /**
+   * -1 or absent: any major, as runc reads it (Docker and Podman write -1 for a rule's *).
+   */
   major?: number;
+  /**
+   * -1 or absent: any minor.
+   */
   minor?: number;
   access?: string;
 }
