@@ -52,6 +52,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     lastCap: lastCap(),
     cgroupProcs: cgroupProcsFiles(execCgroupDirs(state.cgroups?.paths ?? [], state.pid)),
     consoleFd: process.terminal ? o.consoleFd : undefined,
+    paused: status === 'paused',
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(pid));
   return pid;
