@@ -17,7 +17,8 @@ export interface ExecOptions {
   consoleFd?: number;
   /**
    * --ignore-paused: exec in a paused container too. As with runc, the process joins the
-   * frozen cgroups and freezes there: exec returns once the container is resumed.
+   * frozen cgroups and freezes there: exec returns once the container is resumed, or fails
+   * at the setup bound (the process, killed, ends when it is resumed).
    */
   ignorePaused?: boolean;
 }
