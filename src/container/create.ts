@@ -8,7 +8,7 @@ import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
 import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { spawnInit } from '../setup/spawn.js';
-import { reap } from '../setup/bounds.js';
+import { reap } from '../sys/wait.js';
 import { HOOK_STDERR, HOOK_TIMED_OUT, hookError, hookProblem, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
 import { ETIMEDOUT } from '../sys/errno.js';
 import { connectConsoleSocket } from '../linux/console.js';

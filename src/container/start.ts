@@ -6,9 +6,9 @@ import { O_CLOEXEC, O_NONBLOCK, O_RDWR, POLLIN } from '../sys/constants.js';
 import { FIFO, containerDir, hookState, readState, statusOf } from './state.js';
 import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
-import { START_HOOK_RECORD_BYTES, hookError, hookProblem, parseStartHookRecord, readHookStderr, runHooks } from '../linux/hooks.js';
+import { START_HOOK_RECORD_BYTES, hookAllowanceMs, hookError, hookProblem, parseStartHookRecord, readHookStderr, runHooks } from '../linux/hooks.js';
 import { destroyContainer } from './delete.js';
-import { hookAllowanceMs, seconds, setupTimeoutMs } from '../setup/bounds.js';
+import { seconds, setupTimeoutMs } from '../sys/wait.js';
 
 /**
  * start: lets the waiting init go on to exec the user's process. Opening exec.fifo

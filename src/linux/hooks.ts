@@ -26,6 +26,16 @@ export function hooksOf(spec: Spec, phase: HookPhase): Hook[] {
   return (spec.hooks?.[phase] as Hook[] | undefined) ?? [];
 }
 
+/**
+ * The time in-container hooks of a phase add to a wait: the sum of their timeouts (the init
+ * kills each at its own), or Infinity when one has none. As runc and crun do, a hook
+ * without a timeout is waited for as long as it runs: only the config knows how long a
+ * hook may need, and the spec makes the limit the hook's `timeout`.
+ */
+export function hookAllowanceMs(spec: Spec, phase: 'createContainer' | 'startContainer'): number {
+  return hooksOf(spec, phase).reduce((ms, h) => ms + (h.timeout === undefined ? Infinity : h.timeout * 1000), 0);
+}
+
 function describe(phase: HookPhase, i: number, hook: Hook): string {
   return `${phase} hook ${i} (${hook.path})`;
 }

@@ -18,8 +18,8 @@ import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute, warmExecutor } from '../program/executor.js';
 import { MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
-import { hooksOf, runHooks } from '../linux/hooks.js';
-import { hookAllowanceMs, readableBy, reap, seconds, setupTimeoutMs } from './bounds.js';
+import { hookAllowanceMs, hooksOf, runHooks } from '../linux/hooks.js';
+import { readableBy, reap, seconds, setupTimeoutMs } from '../sys/wait.js';
 import * as log from '../log.js';
 
 /**

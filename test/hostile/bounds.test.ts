@@ -1,5 +1,7 @@
 import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.js';
 import { CRASH, leftovers, runtsBounded } from './helpers.js';
@@ -7,7 +9,8 @@ import { CRASH, leftovers, runtsBounded } from './helpers.js';
 /**
  * Every wait on the setup has a bound, and each is provoked here for real: an init that
  * stops before it reports ready, one that stops before it answers start, an exec into a
- * frozen container, and hooks that outlive their timeouts. Each must end in exit status 1,
+ * frozen container, a console socket that accepts nothing, and hooks that outlive their
+ * timeouts. Each must end in exit status 1,
  * one line naming what was waited for, within a time bound, with nothing left behind.
  * RUNTS_SETUP_TIMEOUT_MS shortens the 60 s setup bound for the test (it can only shorten).
  */
@@ -96,6 +99,38 @@ t.test('exec: a process that cannot start in a paused container', async (t) => {
   t.ok(await until(() => pids() === before), 'once resumed, only the container\'s own process is left', { before, after: pids() });
   t.equal(sandbox.state('frozen').status, 'running', 'the container goes on');
   t.equal(sandbox.runts(['delete', '--force', 'frozen']).status, 0);
+  await nothingLeft(t);
+});
+
+/** A unix socket listener that accepts nothing, with its backlog already full (python3). */
+const FULL_LISTENER = `
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(0)
+waiting = []
+for _ in range(4):
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(sys.argv[1])
+    except BlockingIOError:
+        pass
+    waiting.append(c)
+print("listening", flush=True)
+time.sleep(120)
+`;
+
+t.test('create: a console socket that accepts nothing', async (t) => {
+  const path = join(sandbox.dir, 'console.sock');
+  const listener = spawn('python3', ['-c', FULL_LISTENER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => listener.kill('SIGKILL'));
+  await once(listener.stdout, 'data');
+  const bundle = sandbox.bundle(config((c) => (c.process.terminal = true)));
+  const r = timed(['create', '--bundle', bundle, '--console-socket', path, 'console'], SHORT);
+  expectBounded(t, r, new RegExp(`^console socket ${path} did not accept the connection within 2 s$`), BOUND_MS);
+  listener.kill('SIGKILL');
+  await once(listener, 'exit');
   await nothingLeft(t);
 });
 

@@ -1,9 +1,7 @@
-import type { Spec } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
-import { libc } from '../sys/libc.js';
-import { POLLIN, WNOHANG } from '../sys/constants.js';
-import { EINTR } from '../sys/errno.js';
-import { hooksOf } from '../linux/hooks.js';
+import { libc } from './libc.js';
+import { POLLIN, WNOHANG } from './constants.js';
+import { EINTR } from './errno.js';
 
 /**
  * How long the runtime waits for the setup processes: every wait on a child, a socket or
@@ -31,16 +29,6 @@ export function setupTimeoutMs(): number {
 /** A bound in words: "60 s", "1.5 s". */
 export function seconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(1))} s`;
-}
-
-/**
- * The time in-container hooks of a phase add to a wait: the sum of their timeouts (the init
- * kills each at its own), or Infinity when one has none. As runc and crun do, a hook
- * without a timeout is waited for as long as it runs: only the config knows how long a
- * hook may need, and the spec makes the limit the hook's `timeout`.
- */
-export function hookAllowanceMs(spec: Spec, phase: 'createContainer' | 'startContainer'): number {
-  return hooksOf(spec, phase).reduce((ms, h) => ms + (h.timeout === undefined ? Infinity : h.timeout * 1000), 0);
 }
 
 export function sleep(ms: number): void {
