@@ -20,5 +20,7 @@ export const MSG_HOOKS = 5;
  * sources there and answers one byte carrying their fds (SCM_RIGHTS).
  */
 export const MSG_MOUNT_SOURCES = 6;
+/** The createContainer hooks have run: the rest of the setup has the runtime's bound again. */
+export const MSG_HOOKS_DONE = 7;
 /** a = index of the failed instruction, b = errno. */
 export const MSG_ERROR = 4;

@@ -17,7 +17,7 @@ import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute, warmExecutor } from '../program/executor.js';
-import { MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_ERROR, MSG_HOOKS, MSG_HOOKS_DONE, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import { hookAllowanceMs, hooksOf, runHooks } from '../linux/hooks.js';
 import { readableBy, reap, seconds, setupTimeoutMs } from '../sys/wait.js';
 import * as log from '../log.js';
@@ -222,11 +222,14 @@ export function spawnInit(o: SpawnOptions): number {
           fds.splice(fds.indexOf(h.write), 1);
         }
         writeSync(parentEnd, Buffer.from([1]));
-        // the init runs the createContainer hooks next, each bounded by its own timeout
+        // the init runs the createContainer hooks next, each bounded by its own timeout, and
+        // reports when they are done
         answered(hookAllowanceMs(o.spec, 'createContainer'));
       } else if (kind === MSG_MOUNT_SOURCES) {
         awaitPid();
         sendMountSources(parentEnd, init, o.spec, o.bundle);
+        answered();
+      } else if (kind === MSG_HOOKS_DONE) {
         answered();
       } else if (kind === MSG_READY) {
         awaitPid();

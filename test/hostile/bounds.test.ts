@@ -77,6 +77,25 @@ for (const cmd of ['create', 'run']) {
   });
 }
 
+/**
+ * With no_new_privs the filter is loaded just before the init reports ready; one that
+ * denies everything denies that report and the exit after it, and the init can only spin.
+ * A createContainer hook without a timeout before it does not lift the bound: the init
+ * reports when its hooks are done.
+ */
+for (const withHook of [false, true]) {
+  t.test(`create: a seccomp filter that denies the report of ready${withHook ? ', after a hook without a timeout' : ''}`, async (t) => {
+    const bundle = sandbox.bundle(config((c) => {
+      c.process.noNewPrivileges = true;
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [] };
+      if (withHook) c.hooks = { createContainer: [{ path: '/bin/true' }] };
+    }));
+    const r = timed(['create', '--bundle', bundle, `denied${Number(withHook)}`], SHORT);
+    expectBounded(t, r, /^create: the container init did not report ready within 2 s$/, BOUND_MS);
+    await nothingLeft(t);
+  });
+}
+
 t.test('start: an init that never answers', async (t) => {
   const bundle = sandbox.bundle(config());
   t.equal(timed(['create', '--bundle', bundle, 'answer']).status, 0, 'created');
