@@ -6,9 +6,8 @@ import type { Hook, Spec } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import * as log from '../log.js';
 import type { Emitter } from '../program/emit.js';
-import type { Label, Ptr, Reg } from '../program/program.js';
+import type { Label, Ptr, Reg, Step } from '../program/program.js';
 import { ANY_ERRNO } from '../program/program.js';
-import type { Step } from '../program/program.js';
 import { ETIMEDOUT } from '../sys/errno.js';
 import { O_CLOEXEC, O_TRUNC, O_WRONLY, POLLIN, SIGCHLD, SIGKILL } from '../sys/constants.js';
 

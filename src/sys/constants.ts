@@ -202,5 +202,5 @@ export const FSMOUNT_CLOEXEC = 0x1;
 
 /** The signal a fork-like clone(2) child sends its parent when it exits. */
 export const SIGCHLD = 17;
-/** kill(2) of a hook past its timeout. */
+/** What ends a setup process or a hook past its bound. */
 export const SIGKILL = 9;
