@@ -169,6 +169,7 @@ const cases: Case[] = [
   { name: 'an unknown seccomp action', config: (c) => ((c.linux.seccomp = { defaultAction: 'BOGUS' }), c), expect: /^config\.json: linux\.seccomp\.defaultAction: "BOGUS" is not/ },
   { name: 'a relative hook path', config: (c) => ((c.hooks = { prestart: [{ path: 'true' }] }), c), expect: /^config\.json: hooks\.prestart\[0\]\.path: "true" must be an absolute path$/ },
   { name: 'a hook timeout of 0', config: (c) => ((c.hooks = { poststart: [{ path: '/bin/true', timeout: 0 }] }), c), expect: /^config\.json: hooks\.poststart\[0\]\.timeout: must be greater than 0, got 0$/ },
+  { name: 'a hook timeout of 1e20 seconds', config: (c) => ((c.hooks = { createContainer: [{ path: '/bin/true', timeout: 1e20 }] }), c), expect: /^config\.json: hooks\.createContainer\[0\]\.timeout: must be at most 2147483, got 100000000000000000000$/, cmds: ['check', 'create', 'run'] },
   { name: 'an empty annotation key', config: (c) => ((c.annotations = { '': 'x' }), c), expect: /^config\.json: annotations: "" is not allowed as a key/ },
   { name: 'an annotation value a number', config: (c) => ((c.annotations = { a: 1 }), c), expect: /^config\.json: annotations\.a: expected a string, got number$/ },
   { name: 'linux a string', raw: (b) => writeFileSync(join(b, 'config.json'), JSON.stringify({ ...base(), linux: 'yes' })), expect: /^config\.json: linux: expected an object, got string$/ },

@@ -223,7 +223,7 @@ export interface Hook {
   args?: string[];
   env?: string[];
   /**
-   * Seconds before the hook is aborted.
+   * Seconds before the hook is aborted; at most 2147483 (2^31-1 ms, about 24 days), the longest timer the runtime sets.
    */
   timeout?: number;
 }
