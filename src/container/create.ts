@@ -10,8 +10,10 @@ import { checkSysctl } from '../linux/sysctl.js';
 import { checkMemoryPolicy } from '../linux/mempolicy.js';
 import { checkNetDevices } from '../linux/netdevices.js';
 import { checkIntelRdt } from '../linux/intelrdt.js';
-import { reap, spawnInit } from '../setup/spawn.js';
-import { HOOK_STDERR, hookError, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
+import { spawnInit } from '../setup/spawn.js';
+import { reap } from '../sys/wait.js';
+import { HOOK_STDERR, HOOK_TIMED_OUT, hookError, hookProblem, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
+import { ETIMEDOUT } from '../sys/errno.js';
 import { connectConsoleSocket } from '../linux/console.js';
 import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
@@ -168,8 +170,10 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   } catch (caught) {
     let err = caught;
     const failedHook = err instanceof RuntsError ? /^hooks\.createContainer\[(\d+)\]$/.exec(err.configPath ?? '') : null;
-    if (failedHook && err instanceof RuntsError && err.errno === undefined) {
-      err = hookError(spec, 'createContainer', Number(failedHook[1]), undefined, readHookStderr(dir));
+    if (failedHook && err instanceof RuntsError && (err.errno === undefined || err.errno === ETIMEDOUT)) {
+      const i = Number(failedHook[1]);
+      const problem = err.errno === ETIMEDOUT ? hookProblem(spec, 'createContainer', i, HOOK_TIMED_OUT) : undefined;
+      err = hookError(spec, 'createContainer', i, problem, readHookStderr(dir));
     }
     // A failing spawnInit has killed and reaped the container's processes; after it, the
     // init waits on exec.fifo and is a child of runts (CLONE_PARENT).

@@ -10,6 +10,7 @@ import { execSubCgroupDirs } from '../linux/cgroups/exec-sub.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import * as log from '../log.js';
 import { checkPassedFds } from './passed-fds.js';
+import { execArgumentsProblem } from '../spec/exec-args.js';
 
 export interface ExecOptions {
   extraFds: number;
@@ -18,7 +19,8 @@ export interface ExecOptions {
   consoleFd?: number;
   /**
    * --ignore-paused: exec in a paused container too. As with runc, the process joins the
-   * frozen cgroups and freezes there: exec returns once the container is resumed.
+   * frozen cgroups and freezes there: exec returns once the container is resumed, or fails
+   * at the setup bound (the process, killed, ends when it is resumed).
    */
   ignorePaused?: boolean;
   /** --cgroup: sub-cgroups of the container's to run the process in (`PATH` or `CTRL[,CTRL]:PATH`). */
@@ -39,6 +41,9 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
   if (process.terminal && o.consoleFd === undefined) {
     throw new RuntsError('cannot allocate tty if runts will detach without setting console socket', { configPath: 'process.terminal' });
   }
+  // before anything is made: past execve's limits the process would fail only at its execve
+  const tooLarge = execArgumentsProblem(process as unknown as Record<string, unknown>);
+  if (tooLarge) throw new RuntsError(`${tooLarge.path}: ${tooLarge.message}`);
   checkLsm(process);
   checkPassedFds(o.extraFds, `--preserve-fds ${o.extraFds}`);
   const capabilities = planCapabilities(process.capabilities, hostBounding());
@@ -59,6 +64,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     cgroupProcs: cgroupProcsFiles(joined),
     consoleFd: process.terminal ? o.consoleFd : undefined,
     sessionKeyring: state.noNewKeyring ? undefined : id,
+    paused: status === 'paused',
   });
   if (o.pidFile) writeAtomic(o.pidFile, String(pid));
   return pid;

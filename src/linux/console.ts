@@ -5,9 +5,10 @@ import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import {
   AF_UNIX, AT_EMPTY_PATH, AT_FDCWD, MS_BIND, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_NOCTTY, O_RDWR, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
-  S_IFREG, SCM_RIGHTS, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTPEER, TIOCSCTTY, TIOCSPTLCK, TIOCSWINSZ,
+  S_IFREG, SCM_RIGHTS, SO_SNDTIMEO, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTPEER, TIOCSCTTY, TIOCSPTLCK, TIOCSWINSZ,
 } from '../sys/constants.js';
-import { EEXIST } from '../sys/errno.js';
+import { EAGAIN, EEXIST } from '../sys/errno.js';
+import { seconds, setupTimeoutMs } from '../sys/wait.js';
 
 /**
  * process.terminal: the process gets a pty of the container's own devpts as its stdio and
@@ -108,9 +109,16 @@ export function connectConsoleSocket(path: string): number {
   addr.write(path, 2);
   const fd = sys.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw new RuntsError('socket', { errno: sys.errno() });
-  if (sys.connect(fd, addr, addr.length) < 0) {
+  // A listener that accepts nothing blocks connect once its backlog is full: the send
+  // timeout bounds that wait (and the setup's send of the master).
+  const bound = setupTimeoutMs();
+  const timeval = Buffer.alloc(16);
+  timeval.writeBigInt64LE(BigInt(Math.floor(bound / 1000)), 0);
+  timeval.writeBigInt64LE(BigInt((bound % 1000) * 1000), 8);
+  if (sys.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, timeval, timeval.length) < 0 || sys.connect(fd, addr, addr.length) < 0) {
     const errno = sys.errno();
     closeSync(fd);
+    if (errno === EAGAIN) throw new RuntsError(`console socket ${path} did not accept the connection within ${seconds(bound)}`);
     throw new RuntsError(`connect to console socket ${path}`, { errno });
   }
   return fd;

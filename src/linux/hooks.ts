@@ -6,9 +6,10 @@ import type { Hook, Spec } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import * as log from '../log.js';
 import type { Emitter } from '../program/emit.js';
-import type { Reg } from '../program/program.js';
+import type { Label, Ptr, Reg, Step } from '../program/program.js';
 import { ANY_ERRNO } from '../program/program.js';
-import { O_CLOEXEC, O_TRUNC, O_WRONLY, SIGCHLD } from '../sys/constants.js';
+import { ETIMEDOUT } from '../sys/errno.js';
+import { O_CLOEXEC, O_TRUNC, O_WRONLY, POLLIN, SIGCHLD, SIGKILL } from '../sys/constants.js';
 
 /**
  * config.json hooks (config.md "POSIX-platform Hooks"). The runtime-namespace ones
@@ -30,6 +31,16 @@ function childProcess(): typeof import('node:child_process') {
 
 export function hooksOf(spec: Spec, phase: HookPhase): Hook[] {
   return (spec.hooks?.[phase] as Hook[] | undefined) ?? [];
+}
+
+/**
+ * The time in-container hooks of a phase add to a wait: the sum of their timeouts (the init
+ * kills each at its own), or Infinity when one has none. As runc and crun do, a hook
+ * without a timeout is waited for as long as it runs: only the config knows how long a
+ * hook may need, and the spec makes the limit the hook's `timeout`.
+ */
+export function hookAllowanceMs(spec: Spec, phase: 'createContainer' | 'startContainer'): number {
+  return hooksOf(spec, phase).reduce((ms, h) => ms + (h.timeout === undefined ? Infinity : h.timeout * 1000), 0);
 }
 
 function describe(phase: HookPhase, i: number, hook: Hook): string {
@@ -72,6 +83,14 @@ export function readHookStderr(dir: string): string {
  */
 export const START_HOOK_FAILED = -1;
 export const START_HOOK_RECORD_BYTES = 12;
+
+/** The status an in-container hook's failure carries when it was killed at its timeout: no wait status is negative. */
+export const HOOK_TIMED_OUT = -1;
+
+/** Why an in-container hook failed, from its wait status. */
+export function hookProblem(spec: Spec, phase: HookPhase, i: number, status: number): string {
+  return status === HOOK_TIMED_OUT ? `timed out after ${hooksOf(spec, phase)[i]?.timeout} s` : waitStatusText(status);
+}
 
 export function parseStartHookRecord(buf: Buffer, n: number): { index: number; status: number } | undefined {
   if (n !== START_HOOK_RECORD_BYTES || buf.readInt32LE(0) !== START_HOOK_FAILED) return undefined;
@@ -142,11 +161,14 @@ export function emitContainerHooks(
   const pid = p.reg(`${phase} pid`);
   const status = p.reg(`${phase} status`);
   const stderr = p.reg(`${phase} stderr`);
+  const pidfd = p.reg(`${phase} pidfd`);
+  const exited = p.reg(`${phase} exited`);
   const statusBuf = p.bytes(8);
   hooksOf(spec, phase).forEach((hook, i) => {
     const step = { what: describe(phase, i, hook), configPath: `hooks.${phase}[${i}]` };
     const child = p.label(`${phase} ${i} child`);
     const done = p.label(`${phase} ${i} done`);
+    const failed = p.label(`${phase} ${i} failed`);
     const noStderr = p.label(`${phase} ${i} no stderr file`);
     // Without the file (a state directory from elsewhere) the hook keeps the init's stderr.
     p.sys('openat', [report.stateDirFd, e.str(HOOK_STDERR), O_WRONLY | O_TRUNC | O_CLOEXEC], step, { save: stderr, tolerate: [ANY_ERRNO] });
@@ -154,10 +176,12 @@ export function emitContainerHooks(
     // default seccomp profiles answer with ENOSYS, and the filter may be loaded by now.
     p.sys('clone', [SIGCHLD, 0, 0, 0, 0], step, { save: pid });
     p.jumpIfZero(pid, child);
+    if (hook.timeout !== undefined) emitHookTimeout(e, hook.timeout, step, { pid, pidfd, exited, status, stderr, statusBuf }, failed);
     p.sys('wait4', [pid, statusBuf, 0, 0], step);
     p.sys('close', [stderr], step, { tolerate: [ANY_ERRNO] });
     p.load32(status, statusBuf, 0);
     p.jumpIfZero(status, done);
+    p.place(failed);
     if (report.fifo) {
       const record = Buffer.alloc(START_HOOK_RECORD_BYTES);
       record.writeInt32LE(START_HOOK_FAILED, 0);
@@ -166,7 +190,12 @@ export function emitContainerHooks(
       p.store32(at, 2, status);
       p.sys('write', [report.fifo, at, START_HOOK_RECORD_BYTES], step, { tolerate: [ANY_ERRNO] });
     }
+    const timedOut = p.label(`${phase} ${i} timed out`);
+    p.jumpIfNegative(status, timedOut);
     p.fail({ what: `${describe(phase, i, hook)} failed`, configPath: step.configPath }, 0);
+    // ETIMEDOUT tells the runtime which failure this was
+    p.place(timedOut);
+    p.fail({ what: `${describe(phase, i, hook)} failed`, configPath: step.configPath }, ETIMEDOUT);
     p.place(child);
     p.sys('dup3', [stdinFds[i], 0, 0], step);
     p.jumpIfNegative(stderr, noStderr);
@@ -177,4 +206,37 @@ export function emitContainerHooks(
     p.sys('execve', [e.str(hook.path), p.pointerArray(args.map((a) => e.str(a))), p.pointerArray((hook.env ?? []).map((v) => e.str(v)))], step);
     p.place(done);
   });
+}
+
+/**
+ * An in-container hook with a timeout: the init waits for its exit on a pidfd with
+ * ppoll(2), at most `timeout` seconds, then kills it (SIGKILL, as runc does) and goes to
+ * `failed` with the status register at -1, which no wait status is.
+ */
+function emitHookTimeout(
+  e: Emitter, timeout: number, step: Step,
+  r: { pid: Reg; pidfd: Reg; exited: Reg; status: Reg; stderr: Reg; statusBuf: Ptr },
+  failed: Label,
+): void {
+  const p = e.p;
+  const pollfd = Buffer.alloc(8);
+  pollfd.writeInt16LE(POLLIN, 4);
+  const pollAt = p.bytes(pollfd);
+  const limit = Buffer.alloc(16);
+  limit.writeBigInt64LE(BigInt(timeout), 0);
+  const expired = p.label(`${step.what} timed out`);
+  const ended = p.label(`${step.what} ended in time`);
+  p.sys('pidfd_open', [r.pid, 0], step, { save: r.pidfd });
+  p.store32(pollAt, 0, r.pidfd);
+  p.sys('ppoll', [pollAt, 1, p.bytes(limit), 0, 0], step, { save: r.exited });
+  p.sys('close', [r.pidfd], step, { tolerate: [ANY_ERRNO] });
+  p.jumpIfZero(r.exited, expired);
+  p.jump(ended);
+  p.place(expired);
+  p.sys('kill', [r.pid, SIGKILL], step, { tolerate: [ANY_ERRNO] });
+  p.sys('wait4', [r.pid, r.statusBuf, 0, 0], step);
+  p.sys('close', [r.stderr], step, { tolerate: [ANY_ERRNO] });
+  p.set(r.status, HOOK_TIMED_OUT);
+  p.jump(failed);
+  p.place(ended);
 }

@@ -25,6 +25,8 @@ export const MSG_MOUNT_SOURCES = 6;
  * (systemd makes the scope with it inside): the runtime answers one byte once it is there.
  */
 export const MSG_CGROUP = 8;
+/** The createContainer hooks have run: the rest of the setup has the runtime's bound again. */
+export const MSG_HOOKS_DONE = 9;
 /** a = index of the failed instruction, b = errno. */
 export const MSG_ERROR = 4;
 /**

@@ -1,7 +1,7 @@
 import type { Spec } from '../spec/types/config.js';
 import { Emitter } from '../program/emit.js';
 import type { Ptr } from '../program/program.js';
-import { MSG_CGROUP, MSG_HOOKS, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_CGROUP, MSG_HOOKS, MSG_HOOKS_DONE, MSG_PID, MSG_READY, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import type { NamespacePlan } from '../linux/namespaces.js';
 import { NAMESPACES } from '../linux/namespaces.js';
 import { emitResetSignals } from '../linux/signals.js';
@@ -151,6 +151,9 @@ export function buildInit(o: InitOptions): InitProgram {
     p.sys('read', [sock, p.bytes(8), 1], { what: 'wait for the runtime hooks', configPath: 'hooks' }, { nonzero: true });
   }
   emitContainerHooks(e, spec, 'createContainer', o.hookStdin.createContainer, { stateDirFd: o.stateDirFd });
+  if (o.hookStdin.createContainer.length > 0) {
+    p.sys('write', [sock, record(e, MSG_HOOKS_DONE), RECORD_BYTES], { what: 'report the createContainer hooks done' });
+  }
   const cwd = process.cwd;
   e.mkdirAll(cwd, { what: `create working directory ${cwd}`, configPath: 'process.cwd' });
   emitEnterRoot(e, spec, o.noPivot);

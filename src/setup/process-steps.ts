@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import type { Process, Spec } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
 import { ANY_ERRNO, type Ptr, type Reg } from '../program/program.js';
@@ -11,6 +10,7 @@ import { emitMemoryPolicy } from '../linux/mempolicy.js';
 import { openInContainer } from '../linux/paths.js';
 import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, PATH_MAX, X_OK } from '../sys/constants.js';
 import { ENOENT, EPERM } from '../sys/errno.js';
+import { execCandidates } from '../spec/exec-args.js';
 
 /**
  * Steps shared by every process runts starts in a container — the init of `create` and
@@ -18,20 +18,11 @@ import { ENOENT, EPERM } from '../sys/errno.js';
  * credentials, finding the executable and the final execve.
  */
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
 /** A protocol record of `kind` in the arena. */
 export function record(e: Emitter, kind: number): Ptr {
   const b = Buffer.alloc(RECORD_BYTES);
   b.writeInt32LE(kind, 0);
   return e.p.bytes(b);
-}
-
-/** Where execve may find args[0]: as given when it has a slash, else along PATH. */
-export function execCandidates(arg0: string, env: string[] = []): string[] {
-  if (arg0.includes('/')) return [arg0];
-  const pathVar = [...env].reverse().find((v) => v.startsWith('PATH='))?.slice(5) ?? DEFAULT_PATH;
-  return pathVar.split(':').map((dir) => posix.join(dir === '' ? '.' : dir, arg0));
 }
 
 /**

@@ -4,7 +4,7 @@ import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import { fork } from '../sys/fork.js';
 import { syscallNumber } from '../sys/syscalls.js';
-import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SOCK_CLOEXEC, SOCK_STREAM } from '../sys/constants.js';
+import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SIGKILL, SOCK_CLOEXEC, SOCK_STREAM } from '../sys/constants.js';
 import { NAMESPACES, planNamespaces, openNamespace } from '../linux/namespaces.js';
 import { buildInit } from './build.js';
 import { buildExec, type ExecOptions } from './build-exec.js';
@@ -17,10 +17,11 @@ import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { execute, warmExecutor } from '../program/executor.js';
-import { MSG_CGROUP, MSG_ERROR, MSG_HOOKS, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_SECCOMP, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
+import { MSG_CGROUP, MSG_ERROR, MSG_HOOKS, MSG_HOOKS_DONE, MSG_MOUNT_SOURCES, MSG_PID, MSG_READY, MSG_SECCOMP, MSG_USERNS, RECORD_BYTES } from '../program/protocol.js';
 import { sendToListener, type ListenerState } from '../linux/seccomp.js';
 import { moveNetDevices } from '../linux/netdevices.js';
-import { hooksOf, runHooks } from '../linux/hooks.js';
+import { hookAllowanceMs, hooksOf, runHooks } from '../linux/hooks.js';
+import { readableBy, reap, seconds, setupTimeoutMs } from '../sys/wait.js';
 import * as log from '../log.js';
 
 /**
@@ -85,9 +86,14 @@ function hookPipe(fds: number[]): { read: number; write: number } {
   return { read, write };
 }
 
-function readRecord(fd: number, buf: Buffer): boolean {
+/**
+ * Reads one record; false at end of file. Past `deadline` (a Date.now() time) it throws
+ * `late()`: the caller's error naming what it waited for.
+ */
+function readRecord(fd: number, buf: Buffer, deadline: number, late: () => RuntsError): boolean {
   let got = 0;
   while (got < RECORD_BYTES) {
+    if (!readableBy(fd, deadline)) throw late();
     const n = readSync(fd, buf, got, RECORD_BYTES - got, null);
     if (n === 0) return false;
     got += n;
@@ -181,8 +187,18 @@ export function spawnInit(o: SpawnOptions): number {
     closeSync(childEnd);
 
     const buf = Buffer.alloc(RECORD_BYTES);
+    // Each wait for the setup's next report has the bound; what the runtime does in
+    // between (id maps, hooks of its own with their own timeouts) does not count.
+    const bound = setupTimeoutMs();
+    let allowed = bound;
+    let deadline = Date.now() + allowed;
+    const late = () => new RuntsError(`create: the container init did not report ready within ${seconds(allowed)}`);
+    const answered = (extra = 0) => {
+      allowed = bound + extra;
+      deadline = Date.now() + allowed;
+    };
     const next = (): number => {
-      if (!readRecord(parentEnd, buf)) throw new RuntsError('container init exited before it was ready');
+      if (!readRecord(parentEnd, buf, deadline, late)) throw new RuntsError('container init exited before it was ready');
       const kind = buf.readInt32LE(0);
       if (kind === MSG_ERROR) throw failure(program, buf);
       if (kind === MSG_PID) init = buf.readInt32LE(4);
@@ -209,9 +225,11 @@ export function spawnInit(o: SpawnOptions): number {
       if (kind === MSG_CGROUP) {
         o.placeInCgroups?.(intermediate);
         writeSync(parentEnd, Buffer.from([1]));
+        answered();
       } else if (kind === MSG_USERNS) {
         writeIdMaps(intermediate, o.spec.linux?.uidMappings, o.spec.linux?.gidMappings, 'linux');
         writeSync(parentEnd, Buffer.from([1]));
+        answered();
       } else if (kind === MSG_HOOKS) {
         awaitPid();
         moveDevices();
@@ -226,13 +244,20 @@ export function spawnInit(o: SpawnOptions): number {
           fds.splice(fds.indexOf(h.write), 1);
         }
         writeSync(parentEnd, Buffer.from([1]));
+        // the init runs the createContainer hooks next, each bounded by its own timeout, and
+        // reports when they are done
+        answered(hookAllowanceMs(o.spec, 'createContainer'));
       } else if (kind === MSG_MOUNT_SOURCES) {
         awaitPid();
         sendMountSources(parentEnd, init, o.spec, o.bundle);
+        answered();
       } else if (kind === MSG_SECCOMP) {
         awaitPid();
         sendToListener(o.spec, init, buf.readInt32LE(4), state('creating', init));
         writeSync(parentEnd, Buffer.from([1]));
+        answered();
+      } else if (kind === MSG_HOOKS_DONE) {
+        answered();
       } else if (kind === MSG_READY) {
         awaitPid();
         moveDevices();
@@ -242,11 +267,14 @@ export function spawnInit(o: SpawnOptions): number {
     reap(intermediate);
     return init;
   } catch (err) {
-    if (init > 0) {
-      sys.kill(init, 9);
-      reap(init);
+    // The intermediate too: past a deadline it may still be alive. Both are children not
+    // yet reaped, so their pids cannot have been reused.
+    for (const pid of [init, intermediate]) {
+      if (pid > 0) {
+        sys.kill(pid, SIGKILL);
+        reap(pid);
+      }
     }
-    if (intermediate > 0) reap(intermediate);
     throw err;
   } finally {
     for (const fd of fds) closeSync(fd);
@@ -261,6 +289,8 @@ export interface SpawnExecOptions extends Omit<ExecOptions, 'socketFd' | 'joinFd
   /** The container's state, for a seccomp listener. */
   state: ListenerState;
   namespaces: LinuxNamespaceType[];
+  /** exec --ignore-paused into a paused container: a process that joined it is frozen there. */
+  paused?: boolean;
 }
 
 /**
@@ -292,10 +322,14 @@ export function spawnExec(o: SpawnExecOptions): number {
     intermediate = launched.pid;
     closeSync(childEnd);
     const buf = Buffer.alloc(RECORD_BYTES);
+    const bound = setupTimeoutMs();
+    const deadline = Date.now() + bound;
+    const frozen = o.paused ? ' in the paused container (killed, it ends once the container is resumed)' : '';
+    const late = () => new RuntsError(`exec: the process did not start within ${seconds(bound)}${frozen}`);
     // The socket closes on the process's execve: end-of-file after its pid is success.
     // The process may speak before the intermediate has reported its pid.
     let listenerFd = -1;
-    while (readRecord(parentEnd, buf)) {
+    while (readRecord(parentEnd, buf, deadline, late)) {
       const kind = buf.readInt32LE(0);
       if (kind === MSG_PID) pid = buf.readInt32LE(4);
       else if (kind === MSG_ERROR) throw failure(launched.program, buf);
@@ -310,11 +344,13 @@ export function spawnExec(o: SpawnExecOptions): number {
     if (pid < 0) throw new RuntsError('the process exited before it was started');
     return pid;
   } catch (err) {
-    if (pid > 0) {
-      sys.kill(pid, 9);
-      reap(pid);
+    for (const child of [pid, intermediate]) {
+      if (child > 0) {
+        sys.kill(child, SIGKILL);
+        // frozen, it cannot die before the container is resumed: not worth waiting for
+        reap(child, o.paused ? 100 : undefined);
+      }
     }
-    if (intermediate > 0) reap(intermediate);
     throw err;
   } finally {
     for (const fd of fds) closeSync(fd);
@@ -346,6 +382,7 @@ function writeIdMaps(pid: number, uidMappings: LinuxIDMapping[] | undefined, gid
  * runtime writes its maps and opens it, then lets the process exit.
  */
 function userNamespace(uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMapping[], owner: string): number {
+  const sys = libc();
   const fds: number[] = [];
   let pid = -1;
   try {
@@ -354,7 +391,9 @@ function userNamespace(uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMappin
     pid = launched.pid;
     closeSync(childEnd);
     const buf = Buffer.alloc(RECORD_BYTES);
-    if (!readRecord(parentEnd, buf)) throw new RuntsError('the user namespace process exited early');
+    const bound = setupTimeoutMs();
+    const late = () => new RuntsError(`the process making a user namespace for ${owner} did not report within ${seconds(bound)}`);
+    if (!readRecord(parentEnd, buf, Date.now() + bound, late)) throw new RuntsError('the user namespace process exited early');
     if (buf.readInt32LE(0) === MSG_ERROR) throw failure(launched.program, buf);
     writeIdMaps(pid, uidMappings, gidMappings, owner);
     const fd = openSync(`/proc/${pid}/ns/user`, O_RDONLY | O_CLOEXEC);
@@ -363,17 +402,9 @@ function userNamespace(uidMappings: LinuxIDMapping[], gidMappings: LinuxIDMappin
   } finally {
     // Closing the socket ends the process's wait when it was not answered.
     for (const fd of fds) closeSync(fd);
-    if (pid > 0) reap(pid);
-  }
-}
-
-/** Waits for a child of this process to exit. */
-export function reap(pid: number): number {
-  const status = Buffer.alloc(4);
-  const sys = libc();
-  for (;;) {
-    const r = sys.waitpid(pid, status, 0);
-    if (r === pid) return status.readInt32LE(0);
-    if (r < 0 && sys.errno() !== 4) return -1;
+    if (pid > 0 && reap(pid, 1000) === -1) {
+      sys.kill(pid, SIGKILL);
+      reap(pid);
+    }
   }
 }

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Spec } from './types/config.js';
 import { CAPABILITIES, RLIMITS } from './linux-names.js';
 import { joinPath, type Problem } from './messages.js';
+import { MAX_ARG_STRLEN, execArgumentsProblem } from './exec-args.js';
 
 /**
  * What a schema cannot say about config.json on Linux: versions, the bundle's files,
@@ -51,7 +52,7 @@ const MAX_UTS_NAME = 64;
 /** PATH_MAX less the terminating NUL. */
 const MAX_PATH = 4095;
 /** MAX_ARG_STRLEN less the terminating NUL: the longest argument or variable execve(2) passes. */
-const MAX_ARG = 131071;
+const MAX_ARG = MAX_ARG_STRLEN - 1;
 /** fs.mount-max when /proc does not say: the mounts one mount namespace may hold. */
 const DEFAULT_MOUNT_MAX = 100000;
 
@@ -156,7 +157,7 @@ export function checkConfigSemantics(config: Spec, bundleDir: string): Problem[]
   if (linux) checkLinux(linux, seenNs, newNs, add);
   if (linux) checkPathsWithoutMountNamespace(linux, seenNs, add);
   checkNulBytes(doc, add);
-  checkLengths(doc, add);
+  checkLengths(doc, add, problems);
   for (const key of ['uidMappings', 'gidMappings']) {
     if (linux) checkIdMappings(linux[key], `linux.${key}`, add);
     list(doc.mounts).forEach((m, i) => {
@@ -193,7 +194,7 @@ function byteLength(s: string): number {
 }
 
 /** Strings longer than the kernel takes, which would fail only at the system call. */
-function checkLengths(doc: Loose, add: Add): void {
+function checkLengths(doc: Loose, add: Add, problems: Problem[]): void {
   const atMost = (v: unknown, at: string, max: number, what: string) => {
     if (typeof v === 'string' && byteLength(v) > max) add(at, `${byteLength(v)} bytes long: ${what} is at most ${max}`);
   };
@@ -202,9 +203,13 @@ function checkLengths(doc: Loose, add: Add): void {
   if (isObj(doc.process)) {
     const proc = doc.process;
     atMost(proc.cwd, 'process.cwd', MAX_PATH, 'a path');
+    const before = problems.length;
     for (const key of ['args', 'env']) {
       list(proc[key]).forEach((v, i) => atMost(v, `process.${key}[${i}]`, MAX_ARG, 'an execve(2) argument'));
     }
+    // the whole only when each string fits: one complaint per cause
+    const whole = problems.length === before ? execArgumentsProblem(proc) : undefined;
+    if (whole) add(whole.path, whole.message);
   }
   const mounts = list(doc.mounts);
   mounts.forEach((m, i) => {

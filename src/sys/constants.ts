@@ -136,6 +136,8 @@ export const LOCK_UN = 8;
 export const AF_UNIX = 1;
 // SCM_RIGHTS messages, for passing a pty master (sendmsg(2), cmsg(3))
 export const SOL_SOCKET = 1;
+/** struct timeval bounding a blocking send, and a unix socket's connect (asm-generic: 21 on x86_64 and aarch64). */
+export const SO_SNDTIMEO = 21;
 export const SCM_RIGHTS = 1;
 export const MSG_CMSG_CLOEXEC = 0x40000000;
 
@@ -201,3 +203,5 @@ export const FSMOUNT_CLOEXEC = 0x1;
 
 /** The signal a fork-like clone(2) child sends its parent when it exits. */
 export const SIGCHLD = 17;
+/** What ends a setup process or a hook past its bound. */
+export const SIGKILL = 9;

@@ -17,6 +17,7 @@ export interface Libc {
   socketpair: (domain: number, type: number, protocol: number, fds: Buffer) => number;
   socket: (domain: number, type: number, protocol: number) => number;
   connect: (fd: number, addr: Buffer, len: number) => number;
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
   /** recvmsg(2) with a prepared struct msghdr whose pointers are addresses. */
   recvmsg: (fd: number, msg: Buffer, flags: number) => number;
   mkfifo: (path: string, mode: number) => number;
@@ -49,6 +50,7 @@ export function libc(): Libc {
     socketpair: lib.func('int socketpair(int, int, int, void *)'),
     socket: lib.func('int socket(int, int, int)'),
     connect: lib.func('int connect(int, const void *, uint32_t)'),
+    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
     recvmsg: lib.func('long recvmsg(int, void *, int)'),
     mkfifo: lib.func('int mkfifo(const char *, uint32_t)'),
     pipe2: lib.func('int pipe2(void *, int)'),

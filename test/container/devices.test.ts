@@ -92,3 +92,19 @@ t.test('the same device already at the path is made again with the config\'s mod
   t.equal(r.status, 0, r.stderr);
   t.match(r.stdout, /crw-------\s+1 7\s+8\s+1,\s*3 /, 'mode 0600, owner 7:8');
 });
+
+t.test('a device rule with -1 for major and minor means any, as Docker and Podman write "c *:* rw"', async (t) => {
+  const sb = new Sandbox(t);
+  // /dev/loop-control: no default rule allows it, and opening it needs no capability
+  // (made in /dev: the config's /tmp is nodev)
+  const open = (id: string, rules: any[] | undefined) => run(sb, id, 'mknod /dev/lc c 10 237 && true < /dev/lc && echo opened', (c) => {
+    for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_MKNOD');
+    if (rules) c.linux.resources = { devices: rules };
+  });
+  const denied = open('anydev0', undefined);
+  t.not(denied.status, 0, 'without the rule, opening c 10:237 is denied');
+  t.match(denied.stderr, /Operation not permitted/);
+  const allowed = open('anydev1', [{ allow: true, type: 'c', major: -1, minor: -1, access: 'rw' }]);
+  t.equal(allowed.status, 0, allowed.stderr);
+  t.equal(allowed.stdout.trim(), 'opened');
+});

@@ -9,7 +9,8 @@ import { ENV } from './helpers.js';
  * SIGKILL of create, start, exec and delete at random moments; `delete --force` afterwards
  * must leave nothing: no state directory, no cgroup, so no process of the container. The
  * moments come from a seeded generator whose seed is printed (RUNTS_FAULT_SEED repeats a
- * run, RUNTS_FAULT_ROUNDS sets the rounds per command; CI runs the default).
+ * run, RUNTS_FAULT_ROUNDS sets the rounds per command: CI runs the default 8, 32 kills;
+ * 25 makes 100).
  */
 
 const rootfs = sharedRootfs(t);

@@ -15,12 +15,14 @@ let outputs = 0;
  * a system call may not die of SIGTERM. Output goes to files, so a container that stays
  * cannot keep spawnSync waiting on a pipe.
  */
-export function runtsBounded(root: string, dir: string, args: string[], timeout = 20_000): { status: number | null; signal: string | null; stdout: string; stderr: string } {
+export function runtsBounded(
+  root: string, dir: string, args: string[], timeout = 20_000, env: Record<string, string> = {},
+): { status: number | null; signal: string | null; stdout: string; stderr: string } {
   const out = join(dir, `hostile-out${outputs}`);
   const err = join(dir, `hostile-err${outputs++}`);
   const fds = [openSync(out, 'w'), openSync(err, 'w')];
   try {
-    const r = spawnSync(RUNTS, ['--root', root, ...args], { env: ENV, stdio: ['ignore', fds[0], fds[1]], timeout, killSignal: 'SIGKILL' });
+    const r = spawnSync(RUNTS, ['--root', root, ...args], { env: { ...ENV, ...env }, stdio: ['ignore', fds[0], fds[1]], timeout, killSignal: 'SIGKILL' });
     return { status: r.status, signal: r.signal, stdout: readFileSync(out, 'utf8'), stderr: readFileSync(err, 'utf8') };
   } finally {
     fds.forEach((fd) => closeSync(fd));

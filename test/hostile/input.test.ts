@@ -129,6 +129,9 @@ const cases: Case[] = [
   { name: 'device major as a string', config: (c) => ((c.linux.devices = [{ type: 'c', path: '/dev/x', major: '1', minor: 3 }]), c), expect: /^config\.json: linux\.devices\[0\]\.major: expected an integer, got string$/ },
   { name: 'device of an unknown type', config: (c) => ((c.linux.devices = [{ type: 'x', path: '/dev/x', major: 1, minor: 3 }]), c), expect: /^config\.json: linux\.devices\[0\]\.type: "x" is not a device type/ },
   { name: 'device without a path', config: (c) => ((c.linux.devices = [{ type: 'c', major: 1, minor: 3 }]), c), expect: /^config\.json: linux\.devices\[0\]\.path: missing \(required\)$/ },
+  { name: 'negative major in a device rule', config: (c) => ((c.linux.resources = { devices: [{ allow: true, type: 'c', major: -2, minor: 3, access: 'rwm' }] }), c), expect: /^config\.json: linux\.resources\.devices\[0\]\.major: must be at least -1, got -2$/, cmds: ['check', 'create', 'run'] },
+  { name: 'negative minor in a device rule', config: (c) => ((c.linux.resources = { devices: [{ allow: false, type: 'b', major: 8, minor: -100, access: 'r' }] }), c), expect: /^config\.json: linux\.resources\.devices\[0\]\.minor: must be at least -1, got -100$/ },
+  { name: 'device rule major past 32 bits', config: (c) => ((c.linux.resources = { devices: [{ allow: true, type: 'c', major: 2 ** 32, access: 'r' }] }), c), expect: /^config\.json: linux\.resources\.devices\[0\]\.major: must be at most 4294967295/ },
   { name: 'device at a relative path', config: (c) => ((c.linux.devices = [{ type: 'c', path: 'dev/x', major: 1, minor: 3 }]), c), expect: /^config\.json: linux\.devices\[0\]\.path: "dev\/x" must be an absolute path$/ },
 
   // wrong types and values at several levels of the schema
@@ -166,6 +169,7 @@ const cases: Case[] = [
   { name: 'an unknown seccomp action', config: (c) => ((c.linux.seccomp = { defaultAction: 'BOGUS' }), c), expect: /^config\.json: linux\.seccomp\.defaultAction: "BOGUS" is not/ },
   { name: 'a relative hook path', config: (c) => ((c.hooks = { prestart: [{ path: 'true' }] }), c), expect: /^config\.json: hooks\.prestart\[0\]\.path: "true" must be an absolute path$/ },
   { name: 'a hook timeout of 0', config: (c) => ((c.hooks = { poststart: [{ path: '/bin/true', timeout: 0 }] }), c), expect: /^config\.json: hooks\.poststart\[0\]\.timeout: must be greater than 0, got 0$/ },
+  { name: 'a hook timeout of 1e20 seconds', config: (c) => ((c.hooks = { createContainer: [{ path: '/bin/true', timeout: 1e20 }] }), c), expect: /^config\.json: hooks\.createContainer\[0\]\.timeout: must be at most 2147483, got 100000000000000000000$/, cmds: ['check', 'create', 'run'] },
   { name: 'an empty annotation key', config: (c) => ((c.annotations = { '': 'x' }), c), expect: /^config\.json: annotations: "" is not allowed as a key/ },
   { name: 'an annotation value a number', config: (c) => ((c.annotations = { a: 1 }), c), expect: /^config\.json: annotations\.a: expected a string, got number$/ },
   { name: 'linux a string', raw: (b) => writeFileSync(join(b, 'config.json'), JSON.stringify({ ...base(), linux: 'yes' })), expect: /^config\.json: linux: expected an object, got string$/ },
@@ -179,6 +183,10 @@ const cases: Case[] = [
   { name: 'a 1 MB hostname', config: (c) => ((c.hostname = 'h'.repeat(MB)), c), expect: /^config\.json: hostname: 1048576 bytes long: a hostname is at most 64$/, cmds: ['check', 'create', 'run'] },
   { name: 'a 65-byte hostname', config: (c) => ((c.hostname = 'h'.repeat(65)), c), expect: /^config\.json: hostname: 65 bytes long/ },
   { name: 'a 1 MB argument', config: (c) => ((c.process.args = ['true', 'a'.repeat(MB)]), c), expect: /^config\.json: process\.args\[1\]: 1048576 bytes long: an execve\(2\) argument is at most 131071$/, cmds: ['check', 'create', 'run'] },
+  { name: 'a 200 KB argument', config: (c) => ((c.process.args = ['true', 'a'.repeat(200 * 1024)]), c), expect: /^config\.json: process\.args\[1\]: 204800 bytes long: an execve\(2\) argument is at most 131071$/, cmds: ['check', 'create', 'run'] },
+  { name: '10 MB of environment', config: (c) => (c.process.env.push(...Array.from({ length: 100 }, (_, i) => `V${i}=${'v'.repeat(100_000)}`)), c), expect: /^config\.json: process\.env: 1 arguments and 102 variables take \d+ bytes with their pointers: more than the \d+ execve\(2\) takes with a stack limit \(RLIMIT_STACK\) of/, cmds: ['check', 'create', 'run'] },
+  { name: 'a million arguments', config: (c) => ((c.process.args = ['true', ...Array.from({ length: 1_000_000 }, () => 'a')]), c), expect: /^config\.json: process\.args: 1000001 arguments and 2 variables take \d+ bytes with their pointers: more than/, cmds: ['check', 'create', 'run'] },
+  { name: 'environment past a small stack limit', config: (c) => ((c.process.rlimits = [{ type: 'RLIMIT_STACK', soft: 1 << 20, hard: 1 << 20 }]), c.process.env.push(...Array.from({ length: 3 }, (_, i) => `V${i}=${'v'.repeat(100_000)}`)), c), expect: /^config\.json: process\.env: .*more than the 262144 execve\(2\) takes with a stack limit \(RLIMIT_STACK\) of 1048576$/ },
   { name: 'a 1 MB variable', config: (c) => (c.process.env.push(`A=${'a'.repeat(MB)}`), c), expect: /^config\.json: process\.env\[2\]: \d+ bytes long: an execve\(2\) argument/ },
   { name: 'a 1 MB mount destination', config: (c) => ((c.mounts[6].destination = '/' + 'd'.repeat(MB)), c), expect: /^config\.json: mounts\[6\]\.destination: 1048577 bytes long: a path is at most 4095$/ },
   { name: 'a 1 MB cwd', config: (c) => ((c.process.cwd = '/' + 'd'.repeat(MB)), c), expect: /^config\.json: process\.cwd: 1048577 bytes long: a path/ },
@@ -244,4 +252,42 @@ cases.forEach((c, i) => {
       clearUp();
     }
   });
+});
+
+/**
+ * exec's process, from a process.json or from the command line laid over the container's
+ * process, is checked the same way before anything joins the container.
+ */
+t.test('exec: arguments and environment past execve\'s limits', async (t) => {
+  const config = base();
+  config.process.args = ['sleep', '1000'];
+  // a small stack limit, so that --env on runts' own command line can pass the process's limit
+  config.process.rlimits = [{ type: 'RLIMIT_STACK', soft: 1 << 20, hard: 1 << 20 }];
+  const id = 'hostile-exec';
+  t.equal(runtsBounded(sandbox.root, sandbox.dir, ['run', '--detach', '--bundle', sandbox.bundle(config), id], TIMEOUT).status, 0, 'the container runs');
+  t.teardown(clearUp);
+  const pids = () => sandbox.runts(['ps', '--format', 'json', id]).stdout;
+  const before = pids();
+  const processFile = (name: string, edit: (p: any) => void) => {
+    const p = structuredClone(config.process);
+    edit(p);
+    const file = join(sandbox.dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify(p));
+    return ['--process', file];
+  };
+  const exec: { name: string; args: string[]; command?: string[]; expect: RegExp }[] = [
+    { name: '10 MB of environment in process.json', args: processFile('env', (p) => p.env.push(...Array.from({ length: 100 }, (_, i) => `V${i}=${'v'.repeat(100_000)}`))), expect: /^\S+env\.json: env: 2 arguments and 102 variables take \d+ bytes with their pointers: more than the 262144 execve\(2\) takes/ },
+    { name: 'a million arguments in process.json', args: processFile('args', (p) => (p.args = p.args.concat(Array.from({ length: 1_000_000 }, () => 'a')))), expect: /^\S+args\.json: args: 1000002 arguments and 2 variables take \d+ bytes/ },
+    { name: 'a 200 KB argument in process.json', args: processFile('arg', (p) => p.args.push('a'.repeat(200 * 1024))), expect: /^\S+arg\.json: args\[2\]: 204800 bytes long: an execve\(2\) argument is at most 131071$/ },
+    { name: '300 KB of --env', args: Array.from({ length: 3 }, (_, i) => ['--env', `V${i}=${'v'.repeat(100_000)}`]).flat(), command: ['true'], expect: /^process\.env: 1 arguments and 5 variables take \d+ bytes with their pointers: more than the 262144 execve\(2\) takes with a stack limit \(RLIMIT_STACK\) of 1048576$/ },
+  ];
+  for (const c of exec) {
+    const start = Date.now();
+    const r = runtsBounded(sandbox.root, sandbox.dir, ['exec', ...c.args, id, ...(c.command ?? [])], TIMEOUT);
+    t.equal(r.status, 1, `${c.name}: exit status 1`);
+    t.match(r.stderr.split('\n').filter((l) => l !== ''), [c.expect], `${c.name}: one line, the problem`);
+    t.notMatch(r.stderr, CRASH, `${c.name}: no crash`);
+    t.ok(Date.now() - start < TIMEOUT, `${c.name}: within the time bound`);
+    t.equal(pids(), before, `${c.name}: no process left in the container`);
+  }
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildInit } from '../../src/setup/build.js';
-import { execCandidates } from '../../src/setup/process-steps.js';
+import { execCandidates } from '../../src/spec/exec-args.js';
 import { planNamespaces } from '../../src/linux/namespaces.js';
 import { planCapabilities } from '../../src/linux/capabilities.js';
 import { CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS } from '../../src/sys/constants.js';

@@ -223,7 +223,7 @@ export interface Hook {
   args?: string[];
   env?: string[];
   /**
-   * Seconds before the hook is aborted.
+   * Seconds before the hook is aborted; at most 2147483 (2^31-1 ms, about 24 days), the longest timer the runtime sets.
    */
   timeout?: number;
 }
@@ -301,7 +301,13 @@ export interface LinuxResources {
 export interface LinuxDeviceCgroup {
   allow: boolean;
   type?: 'a' | 'c' | 'b';
+  /**
+   * -1 or absent: any major, as runc reads it (Docker and Podman write -1 for a rule's *).
+   */
   major?: number;
+  /**
+   * -1 or absent: any minor.
+   */
   minor?: number;
   access?: string;
 }
