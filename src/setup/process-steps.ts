@@ -5,7 +5,7 @@ import { ANY_ERRNO, type Ptr, type Reg } from '../program/program.js';
 import { RECORD_BYTES } from '../program/protocol.js';
 import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityPlan } from '../linux/capabilities.js';
 import { emitRlimits } from '../linux/rlimits.js';
-import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
+import { emitFinalAttributes, emitLsmLabels, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
 import { emitSeccomp } from '../linux/seccomp.js';
 import { openInContainer } from '../linux/paths.js';
 import { AT_FDCWD, CLOSE_RANGE_CLOEXEC, F_SETFD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, PATH_MAX, X_OK } from '../sys/constants.js';
@@ -113,8 +113,9 @@ function emitUser(e: Emitter, process: Process, inUserNamespace: boolean): void 
 }
 
 /**
- * From root in the container's namespaces to the process's own credentials: limits and
- * attributes that need privilege first, then capabilities around the user switch.
+ * From root in the container's namespaces to the process's own credentials: limits,
+ * attributes that need privilege and the LSM labels first, then capabilities around the
+ * user switch.
  * `spec.process` is the process being started.
  */
 export function emitCredentials(e: Emitter, spec: Spec, caps: CapabilityPlan, lastCap: number, inUserNamespace: boolean): void {
@@ -122,6 +123,7 @@ export function emitCredentials(e: Emitter, spec: Spec, caps: CapabilityPlan, la
   emitRlimits(e, process.rlimits);
   emitPrivilegedAttributes(e, process);
   emitPersonality(e, spec);
+  emitLsmLabels(e, process);
   emitCapabilitiesBeforeUser(e, caps, lastCap);
   emitSeccomp(e, spec, 'before-user');
   emitUser(e, process, inUserNamespace);
