@@ -124,6 +124,9 @@ profile ${name} flags=(attach_disconnected,mediate_deleted) {
     config.process.apparmorProfile = profile;
     // an image's /proc volume (CVE-2019-16884): the label would go to a plain file
     config.mounts = config.mounts.map((m: any) => (m.destination === '/proc' ? { destination: '/proc', type: 'tmpfs', source: 'tmpfs' } : m));
+    // nothing else of the setup may need /proc before the profile is written
+    config.linux.maskedPaths = [];
+    config.linux.readonlyPaths = [];
     const r = sb.runts(['run', '--bundle', sb.bundle(config), 'aa6']);
     t.equal(r.status, 1);
     t.match(r.stderr, 'config.json: process.apparmorProfile: apply AppArmor profile');
