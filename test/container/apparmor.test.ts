@@ -77,6 +77,18 @@ profile ${name} flags=(attach_disconnected,mediate_deleted) {
     t.equal(r.stdout, confined(profile));
   });
 
+  t.test('in a user namespace too', async (t) => {
+    const sb = new Sandbox(t);
+    const config = baseConfig(rootfs, probe);
+    config.process.apparmorProfile = profile;
+    config.linux.namespaces.push({ type: 'user' });
+    config.linux.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    config.linux.gidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
+    const r = sb.runts(['run', '--bundle', sb.bundle(config), 'aa7']);
+    t.equal(r.status, 0, r.stderr);
+    t.equal(r.stdout, confined(profile));
+  });
+
   t.test('exec: the container\'s profile, or the one --apparmor or process.json names', async (t) => {
     const sb = new Sandbox(t);
     const config = baseConfig(rootfs, ['sleep', '1000']);
