@@ -31,8 +31,9 @@ interface ExecFlags {
 }
 
 /**
- * As with runc, a process.json that names no LSM label runs with the container's: an exec
- * must not leave the container's AppArmor confinement because its engine left the field out.
+ * A process.json that names no LSM label runs with the container's, as with crun and
+ * runc's libcontainer (runc 1.1.5 was seen to run it unconfined): an exec must not leave
+ * the container's AppArmor confinement because its engine left the field out.
  */
 function withContainerLabels(p: Process, base: Process): Process {
   const labelled = { ...p };
