@@ -17,7 +17,7 @@ const IMPLEMENTED = {
   cgroupSystemdUser: false,
   cgroupRdma: false,
   seccomp: true,
-  apparmor: false,
+  apparmor: true,
   selinux: false,
   intelRdt: false,
   idmapMounts: true,

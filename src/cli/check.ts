@@ -9,6 +9,7 @@ import { readCgroupHost, type CgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
 import { probeSystemd, systemdScope } from '../linux/cgroups/systemd.js';
 import { mountOptionProblems } from '../linux/fs-context.js';
+import { apparmorProfileLoaded } from '../linux/process-attributes.js';
 import { featuresDocument } from '../features.js';
 import { writeStdout } from '../log.js';
 import type { Spec } from '../spec/types/config.js';
@@ -183,7 +184,10 @@ function checkSecurity(spec: Spec, out: Report): void {
     } else if (!features?.apparmor?.enabled) {
       out.problem('process.apparmorProfile: runts does not implement AppArmor');
     } else {
-      out.ok('AppArmor');
+      const profile = spec.process.apparmorProfile;
+      const loaded = apparmorProfileLoaded(profile);
+      if (loaded === false) out.problem(`process.apparmorProfile: AppArmor profile ${profile} is not loaded`);
+      else out.ok(loaded ? `AppArmor (profile ${profile} loaded)` : 'AppArmor');
     }
   }
   const selinuxPath = spec.process?.selinuxLabel

@@ -31,6 +31,18 @@ interface ExecFlags {
   ignorePaused: boolean;
 }
 
+/**
+ * A process.json that names no LSM label runs with the container's, as with crun and
+ * runc's libcontainer (runc 1.1.5 was seen to run it unconfined): an exec must not leave
+ * the container's AppArmor confinement because its engine left the field out.
+ */
+function withContainerLabels(p: Process, base: Process): Process {
+  const labelled = { ...p };
+  if (!labelled.apparmorProfile && base.apparmorProfile) labelled.apparmorProfile = base.apparmorProfile;
+  if (!labelled.selinuxLabel && base.selinuxLabel) labelled.selinuxLabel = base.selinuxLabel;
+  return labelled;
+}
+
 function parseId(value: string, what: string): number {
   if (!/^\d+$/.test(value)) throw new RuntsError(`invalid ${what} ${JSON.stringify(value)}: expected a number`);
   return Number(value);
@@ -49,7 +61,7 @@ function buildProcess(base: Process, command: string[], f: ExecFlags): Process {
     }
     const problems = processProblems(doc);
     if (problems.length > 0) throw new RuntsErrors(problems.map((p) => new RuntsError(`${f.process}: ${formatProblem(p)}`)));
-    return doc as Process;
+    return withContainerLabels(doc as Process, base);
   }
   if (!command.length) throw new RuntsError('exec: a command is required (or --process)');
   const p: Process = { ...base, args: command, terminal: f.tty, env: [...(base.env ?? []), ...f.env] };

@@ -1,8 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Process, Spec } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
+import type { Reg } from '../program/program.js';
 import { RuntsError } from '../errors.js';
-import { AT_FDCWD, O_CLOEXEC, O_WRONLY, PR_SET_NO_NEW_PRIVS } from '../sys/constants.js';
+import {
+  AT_FDCWD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_WRONLY, PR_SET_NO_NEW_PRIVS, PROC_SUPER_MAGIC,
+  RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, STATFS_STRUCT_BYTES,
+} from '../sys/constants.js';
+import { ENOENT } from '../sys/errno.js';
 
 /**
  * The process attributes of config.md's "Linux Process" besides user and capabilities:
@@ -87,14 +92,79 @@ export function emitPersonality(e: Emitter, spec: Spec): void {
   e.p.sys('personality', [persona], { what: `set personality ${p.domain}`, configPath: 'linux.personality' });
 }
 
-/** Just before execve: what must hold for the user's process only. */
-export function emitFinalAttributes(e: Emitter, p: Process): void {
+/**
+ * The LSM labels the process gets at execve, written to its own attr/*exec in the
+ * container's /proc. As with runc: while the process is still root, before any seccomp
+ * filter, after pivot_root (the process's /proc is the container's).
+ */
+export function emitLsmLabels(e: Emitter, p: Process): void {
   if (p.apparmorProfile) {
-    writeProcSelf(e, 'attr/apparmor/exec', `exec ${p.apparmorProfile}`, 'set AppArmor profile', 'process.apparmorProfile');
+    const profile = p.apparmorProfile;
+    const step = { what: `apply AppArmor profile ${profile}`, configPath: 'process.apparmorProfile' };
+    // attr/apparmor/ came with LSM stacking (Linux 5.8); older kernels have only attr/exec
+    const fd = openLsmAttr(e, ['apparmor/exec', 'exec'], step);
+    const written = e.p.reg('apparmor written');
+    const loaded = e.p.label('apparmor profile loaded');
+    const missing = e.p.label('apparmor profile not loaded');
+    const text = `exec ${profile}`;
+    // the kernel answers ENOENT for a profile it does not know
+    e.p.sys('write', [fd, e.str(text), Buffer.byteLength(text)], step, { save: written, tolerate: [ENOENT] });
+    e.p.jumpIfNegative(written, missing);
+    e.p.jump(loaded);
+    e.p.place(missing);
+    e.p.fail({ what: `AppArmor profile ${profile} is not loaded`, configPath: 'process.apparmorProfile' }, ENOENT);
+    e.p.place(loaded);
+    e.p.sys('close', [fd], step);
   }
   if (p.selinuxLabel) {
-    writeProcSelf(e, 'attr/exec', p.selinuxLabel, 'set SELinux label', 'process.selinuxLabel');
+    const step = { what: `set SELinux label ${p.selinuxLabel}`, configPath: 'process.selinuxLabel' };
+    const fd = openLsmAttr(e, ['exec'], step);
+    e.p.sys('write', [fd, e.str(p.selinuxLabel), Buffer.byteLength(p.selinuxLabel)], step);
+    e.p.sys('close', [fd], step);
   }
+}
+
+/**
+ * Opens the first of `files` (under /proc/thread-self/attr/) that exists, for writing. A
+ * label written anywhere but procfs would be silently lost (CVE-2019-16884: an image's /proc
+ * volume), and a mount over the file could send it elsewhere: /proc must be procfs, and the
+ * file is reached from it without crossing a mount.
+ */
+function openLsmAttr(e: Emitter, files: string[], step: { what: string; configPath: string }): Reg {
+  const p = e.p;
+  const proc = p.reg('proc');
+  const fd = p.reg('lsm attr');
+  const opened = p.label(`${files[0]} opened`);
+  p.sys('openat2', [AT_FDCWD, e.str('/proc'), e.how(O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_NO_SYMLINKS), 24], step, { save: proc });
+  const statfs = p.bytes(STATFS_STRUCT_BYTES);
+  const type = p.reg('proc f_type');
+  const procfs = p.label('/proc is procfs');
+  const notProcfs = p.label('/proc is not procfs');
+  p.sys('fstatfs', [proc, statfs], step);
+  p.load32(type, statfs, 0);
+  p.jumpIfDifferent(type, 0xffffffff, PROC_SUPER_MAGIC, notProcfs);
+  p.jump(procfs);
+  p.place(notProcfs);
+  p.fail({ ...step, what: `${step.what}: /proc is not procfs` }, 0);
+  p.place(procfs);
+  const how = e.how(O_WRONLY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
+  files.forEach((file, i) => {
+    const last = i === files.length - 1;
+    p.sys('openat2', [proc, e.str(`thread-self/attr/${file}`), how, 24], step, { save: fd, tolerate: last ? [] : [ENOENT] });
+    if (!last) {
+      const next = p.label(`${file} missing`);
+      p.jumpIfNegative(fd, next);
+      p.jump(opened);
+      p.place(next);
+    }
+  });
+  p.place(opened);
+  p.sys('close', [proc], step);
+  return fd;
+}
+
+/** Just before execve: what must hold for the user's process only. */
+export function emitFinalAttributes(e: Emitter, p: Process): void {
   if (p.noNewPrivileges) {
     e.p.sys('prctl', [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0], { what: 'set no_new_privs', configPath: 'process.noNewPrivileges' });
   }
@@ -120,6 +190,23 @@ export function apparmorEnabled(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the kernel knows AppArmor profile `name`, from securityfs' list of the loaded
+ * profiles ("name (mode)" a line); undefined when that cannot be told: no securityfs, or a
+ * name the list does not show as such (a stack "a//&b", a namespace ":ns:name").
+ */
+export function apparmorProfileLoaded(name: string): boolean | undefined {
+  if (name === 'unconfined') return true;
+  if (name.includes('//&') || name.startsWith(':')) return undefined;
+  let list: string;
+  try {
+    list = readFileSync('/sys/kernel/security/apparmor/profiles', 'utf8');
+  } catch {
+    return undefined;
+  }
+  return list.split('\n').some((line) => line.slice(0, line.lastIndexOf(' (')) === name);
 }
 
 export function selinuxEnabled(): boolean {

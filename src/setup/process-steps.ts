@@ -4,7 +4,7 @@ import { ANY_ERRNO, type Ptr, type Reg } from '../program/program.js';
 import { RECORD_BYTES } from '../program/protocol.js';
 import { emitCapabilitiesAfterUser, emitCapabilitiesBeforeUser, type CapabilityPlan } from '../linux/capabilities.js';
 import { emitRlimits } from '../linux/rlimits.js';
-import { emitFinalAttributes, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
+import { emitFinalAttributes, emitLsmLabels, emitPersonality, emitPrivilegedAttributes } from '../linux/process-attributes.js';
 import { emitSeccomp } from '../linux/seccomp.js';
 import { emitMemoryPolicy } from '../linux/mempolicy.js';
 import { openInContainer } from '../linux/paths.js';
@@ -105,9 +105,9 @@ function emitUser(e: Emitter, process: Process, inUserNamespace: boolean): void 
 }
 
 /**
- * From root in the container's namespaces to the process's own credentials: limits and
- * attributes that need privilege first, then capabilities around the user switch.
- * `spec.process` is the process being started; `socket` its socket to the runtime.
+ * From root in the container's namespaces to the process's own credentials: limits,
+ * attributes that need privilege and the LSM labels first, then capabilities around the
+ * user switch. `spec.process` is the process being started; `socket` its socket to the runtime.
  */
 export function emitCredentials(e: Emitter, spec: Spec, caps: CapabilityPlan, lastCap: number, inUserNamespace: boolean, socket: number): void {
   const process = spec.process!;
@@ -115,6 +115,7 @@ export function emitCredentials(e: Emitter, spec: Spec, caps: CapabilityPlan, la
   emitPrivilegedAttributes(e, process);
   emitPersonality(e, spec);
   emitMemoryPolicy(e, spec);
+  emitLsmLabels(e, process);
   emitCapabilitiesBeforeUser(e, caps, lastCap);
   emitSeccomp(e, spec, 'before-user', socket);
   emitUser(e, process, inUserNamespace);

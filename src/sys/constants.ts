@@ -193,6 +193,8 @@ export const PATH_MAX = 4096;
 export const STATFS_STRUCT_BYTES = 120;
 export const STATFS_FLAGS_OFFSET = 80;
 export const ST_RDONLY = 1;
+/** statfs(2) f_type of procfs. */
+export const PROC_SUPER_MAGIC = 0x9fa0;
 
 // fsopen(2) / fsconfig(2) / fsmount(2)
 export const FSOPEN_CLOEXEC = 0x1;

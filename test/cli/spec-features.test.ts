@@ -128,6 +128,8 @@ t.test('runts features', async (t) => {
   // libsystemd0 is on every Debian host (apt needs it): the systemd driver can run
   t.same(doc.linux!.cgroup, { v1: true, v2: true, systemd: true, systemdUser: false, rdma: false });
   t.equal(doc.linux!.seccomp!.enabled, true, 'seccomp is implemented');
+  // implemented, as runc and crun say, whether or not this host's kernel has AppArmor
+  t.same(doc.linux!.apparmor, { enabled: true }, 'AppArmor is implemented');
   t.same(doc.linux!.mountExtensions, { idmap: { enabled: true } });
   t.equal(doc.annotations!['io.github.runts.version'], JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version);
   for (const key of Object.keys(doc.annotations!)) t.match(key, /^io\.github\.runts\./, `${key} speaks of runts`);
