@@ -70,7 +70,7 @@ const checks: Check[] = [
   }],
   ['podman stats', (_rt, _n, name) => {
     const r = sh(`podman stats --no-stream --format '{{.MemLimit}}' ${name}`);
-    return r.status === 0 && /20\.97MB|20MiB|20.97 MB/.test(r.out) ? undefined : `${r.status}: ${r.out}`;
+    return r.status === 0 && /^20971520$|20\.97 ?MB|20 ?MiB/.test(r.out) ? undefined : `${r.status}: ${r.out}`;
   }],
   ['podman stop + rm: no unit, no cgroup left', (_rt, _n, name) => {
     const id = sh(`podman inspect ${name} --format '{{.Id}}'`).out;
