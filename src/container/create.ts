@@ -42,6 +42,8 @@ export interface CreateOptions {
   consoleFd?: number;
   /** --no-new-keyring: no session keyring of the container's own. */
   noNewKeyring?: boolean;
+  /** --rootless (decided): only the cgroups the caller may make (rootless.ts). */
+  rootless?: boolean;
 }
 
 /** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
@@ -88,6 +90,9 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   }
   if (!terminal && o.consoleSocket !== undefined) {
     throw new RuntsError('cannot use console socket if runts will not detach or allocate tty');
+  }
+  if (o.rootless && o.systemdCgroup) {
+    throw new RuntsError("--systemd-cgroup in rootless mode needs systemd's user manager, which runts does not drive yet");
   }
   // Planned before anything exists: a resource this host cannot apply fails here.
   const scope = o.systemdCgroup ? systemdScope(spec.linux?.cgroupsPath, id) : undefined;
@@ -138,11 +143,11 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         chmodSync(stderr, 0o622);
       }
       const rootfs = rootfsPath(spec, bundle);
-      if (!scope) made.cgroups = createCgroups(cgroupPlan);
+      if (!scope) made.cgroups = createCgroups(cgroupPlan, undefined, o.rootless);
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
       const pid = (made.pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
-        capabilities, lastCap: lastCap(), cgroupDirs: cgroupPlan.dirs.map((d) => d.path), placeInCgroups,
+        capabilities, lastCap: lastCap(), cgroupDirs: scope ? cgroupPlan.dirs.map((d) => d.path) : made.cgroups?.paths ?? [], placeInCgroups,
         consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined, newKeyring: !o.noNewKeyring,
       }));
       const stat = procStat(pid);

@@ -41,6 +41,8 @@ export interface InitOptions {
   joinFds: { type: keyof typeof NAMESPACES; fd: number; configPath: string }[];
   /** The child's end of the socketpair to the runtime. */
   socketFd: number;
+  /** The runtime is not root (rootless): it writes the id maps as the process's owner. */
+  unprivileged?: boolean;
   /** The container's state directory, open O_PATH: init opens exec.fifo through it. */
   stateDirFd: number;
   /** A free fd number for mount targets. */
@@ -109,8 +111,13 @@ export function buildInit(o: InitOptions): InitProgram {
   } else if (o.namespaces.newUser) {
     const byte = p.bytes(8);
     p.sys('unshare', [CLONE_NEWUSER], { what: 'create user namespace', configPath: 'linux.namespaces' });
+    // A non-dumpable process's /proc files are root's: an unprivileged runtime could not
+    // open its uid_map. Dumpable only while it waits, as runc's rootless nsexec does;
+    // nothing of the container runs in it yet.
+    if (o.unprivileged) p.sys('prctl', [PR_SET_DUMPABLE, 1, 0, 0, 0], { what: 'let the runtime write the id maps' });
     p.sys('write', [sock, record(e, MSG_USERNS), RECORD_BYTES], { what: 'ask for id mappings' });
     p.sys('read', [sock, byte, 1], { what: 'wait for id mappings', configPath: 'linux.uidMappings' }, { nonzero: true });
+    if (o.unprivileged) p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   }
   if (joinUser || o.namespaces.newUser) {
     const step = { what: 'become root of the user namespace', configPath: 'linux.uidMappings' };

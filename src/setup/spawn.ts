@@ -13,6 +13,7 @@ import { buildUserNamespaceHolder } from './build-userns.js';
 import { openIdmappedMounts, planIdmappedMounts } from '../linux/idmap.js';
 import { bindSourceMounts, sendMountSources } from '../linux/mounts.js';
 import { makeCopiedUpTmpfs } from '../linux/tmpcopyup.js';
+import { writeRootlessIdMaps } from '../linux/rootless-maps.js';
 import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
@@ -163,7 +164,10 @@ export function spawnInit(o: SpawnOptions): number {
     const runtimeHooks = hooksOf(o.spec, 'prestart').length + hooksOf(o.spec, 'createRuntime').length;
     const scratch = scratchFd();
     // after the scratch fd and the console's pty
-    const sourceIndexes = ns.newUser || ns.join.some((j) => j.type === 'user') ? bindSourceMounts(o.spec) : [];
+    // An unprivileged runtime can neither enter the init's mount namespace nor reach more
+    // than the init can: the init binds the sources by path, with the caller's access.
+    const unprivileged = process.geteuid!() !== 0;
+    const sourceIndexes = !unprivileged && (ns.newUser || ns.join.some((j) => j.type === 'user')) ? bindSourceMounts(o.spec) : [];
     const mountSources = { socket: childEnd, fds: new Map(sourceIndexes.map((i, k) => [i, scratch + 2 + k])) };
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
@@ -172,7 +176,7 @@ export function spawnInit(o: SpawnOptions): number {
       capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, detached, mountSources,
       cgroupHandshake: o.placeInCgroups !== undefined,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
-      sessionKeyring: o.newKeyring ? o.id : undefined,
+      sessionKeyring: o.newKeyring ? o.id : undefined, unprivileged,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
     const launched = launch(built, childEnd, 'init');
@@ -246,7 +250,11 @@ export function spawnInit(o: SpawnOptions): number {
       sys.kill(init, 9);
       reap(init);
     }
-    if (intermediate > 0) reap(intermediate);
+    if (intermediate > 0) {
+      // it may be waiting for an answer that will not come
+      sys.kill(intermediate, 9);
+      reap(intermediate);
+    }
     throw err;
   } finally {
     for (const fd of fds) closeSync(fd);
@@ -329,6 +337,8 @@ function namespacePid(pid: number): number {
 
 /** Writes a user namespace's maps; `owner` is the config path holding the mappings ("linux", "mounts[2]"). */
 function writeIdMaps(pid: number, uidMappings: LinuxIDMapping[] | undefined, gidMappings: LinuxIDMapping[] | undefined, owner: string): void {
+  const euid = process.geteuid!();
+  if (euid !== 0) return writeRootlessIdMaps(pid, uidMappings, gidMappings, owner, euid, process.getegid!());
   try {
     writeFileSync(`/proc/${pid}/uid_map`, idMap(uidMappings));
   } catch (err) {
