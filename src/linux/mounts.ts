@@ -242,9 +242,21 @@ export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsF
       const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
       emitCgroupMount(e, m, i, bundle, cgroups, dirs, label);
     } else {
-      emitMount(e, m, i, bundle, label, { detached: host.detached?.get(i), source: host.sources?.fds.get(i) });
+      emitMount(e, sysfsBound(spec, m), i, bundle, label, { detached: host.detached?.get(i), source: host.sources?.fds.get(i) });
     }
   });
+}
+
+/**
+ * The kernel mounts a sysfs only for a user namespace that owns the network namespace. A
+ * container in a user namespace of its own that keeps the host's network namespace (the
+ * rootless case) gets the host's /sys bound instead, with the mount's options, as crun
+ * does; `runts spec --rootless` writes that bind itself, as runc's does.
+ */
+function sysfsBound(spec: Spec, m: Mount): Mount {
+  const ns = spec.linux?.namespaces;
+  if (m.type !== 'sysfs' || !hasNamespace(ns, 'user') || hasNamespace(ns, 'network')) return m;
+  return { destination: m.destination, type: 'none', source: '/sys', options: ['rbind', ...(m.options ?? [])] };
 }
 
 function isBindMount(m: Mount, o: MountOptions): boolean {
