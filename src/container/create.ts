@@ -143,7 +143,9 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         chmodSync(stderr, 0o622);
       }
       const rootfs = rootfsPath(spec, bundle);
-      if (!scope) made.cgroups = createCgroups(cgroupPlan, undefined, o.rootless);
+      // As runc's rootless manager: a cgroup the caller may not make is left out only when
+      // the config names none; one it names must be made.
+      if (!scope) made.cgroups = createCgroups(cgroupPlan, undefined, o.rootless && !spec.linux?.cgroupsPath);
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
       const pid = (made.pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,

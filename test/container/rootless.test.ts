@@ -1,7 +1,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { REPO_ROOT, RUNTS } from '../helpers/containers.js';
 import { decideRootless, defaultRoot, runningInUserNamespace, type Caller } from '../../src/container/rootless.js';
 
@@ -56,17 +56,20 @@ t.test('as an unprivileged user', { skip: !haveTools && 'needs useradd, runuser 
   const home = `/home/${NAME}`;
   const xdg = `/run/user/${uid}`;
   const root = join(xdg, 'runts');
-  const ids = ['r1', 'c1', 'm1', 'm2', 'x1', 'x2', 'x3'];
+  const ids = ['r1', 'c1', 'm1', 'm2', 'x1', 'x2', 'x3', 'g1'];
   const out = join(home, 'out');
   for (const f of ['/etc/subuid', '/etc/subgid']) writeFileSync(f, `${NAME}:${SUB_START}:${SUB_COUNT}\n`, { flag: 'a' });
   mkdirSync(xdg, { recursive: true, mode: 0o700 });
   sh('chown', [`${uid}:${gid}`, xdg]);
 
   /** runts as the user, in `cwd`, with its XDG_RUNTIME_DIR; output through a file (a created container keeps stdio). */
-  const runts = (args: string[], cwd = join(home, 'b')) => {
+  const runts = (args: string[], inCgroup?: string) => {
     const fd = openSync(out, 'w');
-    const r = spawnSync('runuser', ['-u', NAME, '--', 'env', '-i', `HOME=${home}`, `USER=${NAME}`, `XDG_RUNTIME_DIR=${xdg}`,
-      'PATH=/usr/bin:/bin:/usr/sbin:/sbin', RUNTS, ...args], { cwd, stdio: ['ignore', fd, fd], timeout: 60_000 });
+    const argv = ['runuser', '-u', NAME, '--', 'env', '-i', `HOME=${home}`, `USER=${NAME}`, `XDG_RUNTIME_DIR=${xdg}`,
+      'PATH=/usr/bin:/bin:/usr/sbin:/sbin', RUNTS, ...args];
+    // with inCgroup, the user's runts starts in that (delegated) cgroup2 directory
+    const [cmd, ...rest] = inCgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', inCgroup, ...argv] : argv;
+    const r = spawnSync(cmd, rest, { cwd: join(home, 'b'), stdio: ['ignore', fd, fd], timeout: 60_000 });
     closeSync(fd);
     return { status: r.status, out: readFileSync(out, 'utf8') };
   };
@@ -169,5 +172,34 @@ t.test('as an unprivileged user', { skip: !haveTools && 'needs useradd, runuser 
     t.equal(f.status, 1, '--rootless false: cgroups are required');
     t.match(f.out, /create cgroup .*: EACCES/);
     t.same(readdirSync(root), [], 'nothing left');
+  });
+
+  const cgroup2 = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' '))
+    .find((f) => f[f.indexOf('-') + 1] === 'cgroup2')?.[4];
+  t.test('a delegated cgroup2 subtree: a cgroup there and only there', { skip: !cgroup2 && 'no cgroup2 mount' }, async (t) => {
+    // What a delegation gives a user (systemd's Delegate=yes): a directory and its files owned by it
+    const delegated = join(cgroup2!, `runts-test-rl-${process.pid}`);
+    const leaf = join(delegated, 'runtime');
+    mkdirSync(leaf, { recursive: true });
+    t.teardown(() => {
+      for (const d of [leaf, delegated]) rmdirSync(d);
+    });
+    for (const d of [delegated, leaf]) {
+      for (const f of ['', 'cgroup.procs', 'cgroup.subtree_control', 'cgroup.threads']) sh('chown', [`${uid}:${gid}`, join(d, f)]);
+    }
+    const hugetlb = existsSync(join(delegated, 'hugetlb.2MB.max'));
+    config(['sleep', '1000'], (c) => {
+      if (hugetlb) c.linux.resources = { hugepageLimits: [{ pageSize: '2MB', limit: 4 * 1024 * 1024 }] };
+    });
+    const r = runts(['run', '--detach', 'g1'], leaf);
+    t.equal(r.status, 0, r.out);
+    const pid = JSON.parse(readFileSync(join(root, 'g1', 'state.json'), 'utf8')).pid;
+    const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+    t.ok(lines.includes(`0::/${posix.relative(cgroup2!, delegated)}/g1`), 'its cgroup2 cgroup: in the delegated subtree, beside the runtime\'s');
+    const mine = readFileSync('/proc/self/cgroup', 'utf8').split('\n').filter((l) => !l.startsWith('0::'));
+    t.same(lines.filter((l) => !l.startsWith('0::')), mine, 'in every v1 hierarchy, the caller\'s cgroup (the test\'s, which runuser kept)');
+    if (hugetlb) t.equal(readFileSync(join(delegated, 'g1', 'hugetlb.2MB.max'), 'utf8').trim(), String(4 * 1024 * 1024), 'its limit written');
+    t.equal(runts(['delete', '--force', 'g1']).status, 0);
+    t.notOk(existsSync(join(delegated, 'g1')), 'its cgroup removed');
   });
 });
