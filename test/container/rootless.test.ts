@@ -164,6 +164,9 @@ t.test('as an unprivileged user', { skip: !haveTools && 'needs useradd, runuser 
     const r = runts(['run', 'x1']);
     t.equal(r.status, 1);
     t.match(r.out, /^config\.json: linux\.resources\.memory\.limit: cannot set memory limit: rootless container could not join or create cgroup /, r.out);
+    const c = runts(['check']);
+    t.equal(c.status, 1, 'check says so first');
+    t.match(c.out, /^problem: linux\.resources\.memory\.limit: rootless: no cgroup this user may create holds this limit/m);
     config(['true']);
     const s = runts(['--systemd-cgroup', 'run', 'x2']);
     t.equal(s.status, 1);
