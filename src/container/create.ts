@@ -16,7 +16,7 @@ import { connectConsoleSocket } from '../linux/console.js';
 import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
-import { planCgroups } from '../linux/cgroups/plan.js';
+import { boundCgroupDirs, planCgroups } from '../linux/cgroups/plan.js';
 import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
 import { frozenCgroup } from '../linux/cgroups/freezer.js';
 import { managerFacts, resourceProperties, scopeProperties, startScope, systemdScope } from '../linux/cgroups/systemd.js';
@@ -150,6 +150,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       const pid = (made.pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
         capabilities, lastCap: lastCap(), cgroupDirs: scope ? cgroupPlan.dirs.map((d) => d.path) : made.cgroups?.paths ?? [], placeInCgroups,
+        boundCgroupDirs: scope ? undefined : boundCgroupDirs(cgroupPlan, made.cgroups?.paths ?? []),
         consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined, newKeyring: !o.noNewKeyring,
       }));
       const stat = procStat(pid);

@@ -442,7 +442,7 @@ function emitCgroupMount(
     const at = posix.join(dest, h.name);
     if (bindDirs) {
       const mountPoint = posix.join(CGROUP_ROOT, h.name);
-      const dir = bindDirs.find((d) => d.startsWith(`${mountPoint}/`));
+      const dir = bindDirs.find((d) => d === mountPoint || d.startsWith(`${mountPoint}/`));
       if (!dir) throw new RuntsError(`the container has no cgroup under ${mountPoint} to bind on ${at}`, { configPath });
       // As runc: a recursive bind with the hierarchies' flags, which emitMount applies by remounting.
       emitMount(e, { destination: at, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: flags | MS_BIND | MS_REC });

@@ -5,7 +5,7 @@ import { libc } from '../sys/libc.js';
 import { fork } from '../sys/fork.js';
 import { syscallNumber } from '../sys/syscalls.js';
 import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SOCK_CLOEXEC, SOCK_STREAM } from '../sys/constants.js';
-import { NAMESPACES, planNamespaces, openNamespace } from '../linux/namespaces.js';
+import { NAMESPACES, planNamespaces, openNamespace, runningInUserNamespace } from '../linux/namespaces.js';
 import { buildInit } from './build.js';
 import { buildExec, type ExecOptions } from './build-exec.js';
 import type { ArgumentArea } from './process-steps.js';
@@ -45,6 +45,8 @@ export interface SpawnOptions {
   lastCap: number;
   /** The container's cgroups on the host, one per hierarchy. */
   cgroupDirs: string[];
+  /** What a cgroup mount without a cgroup namespace binds, when not cgroupDirs. */
+  boundCgroupDirs?: string[];
   /**
    * Under a cgroup manager (systemd): puts the intermediate process (`pid`) in the
    * container's cgroups, which exist from then on; the process joins them after.
@@ -173,10 +175,10 @@ export function spawnInit(o: SpawnOptions): number {
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratch, noPivot: o.noPivot, extraFds: o.extraFds,
       console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
-      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, detached, mountSources,
+      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, boundCgroupDirs: o.boundCgroupDirs, detached, mountSources,
       cgroupHandshake: o.placeInCgroups !== undefined,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
-      sessionKeyring: o.newKeyring ? o.id : undefined, unprivileged,
+      sessionKeyring: o.newKeyring ? o.id : undefined, unprivileged, runtimeInUserNamespace: runningInUserNamespace(),
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
     const launched = launch(built, childEnd, 'init');
