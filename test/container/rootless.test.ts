@@ -205,4 +205,38 @@ t.test('as an unprivileged user', { skip: !haveTools && 'needs useradd, runuser 
     t.equal(runts(['delete', '--force', 'g1']).status, 0);
     t.notOk(existsSync(join(delegated, 'g1')), 'its cgroup removed');
   });
+
+  t.test('rootless Podman with runts as its runtime', { skip: !existsSync('/usr/bin/podman') && 'podman is not installed' }, async (t) => {
+    const podman = (args: string[]) => {
+      const fd = openSync(out, 'w');
+      const r = spawnSync('runuser', ['-u', NAME, '--', 'env', '-i', `HOME=${home}`, `USER=${NAME}`, `XDG_RUNTIME_DIR=${xdg}`,
+        'PATH=/usr/bin:/bin:/usr/sbin:/sbin', 'podman', '--runtime', RUNTS, ...args], { cwd: home, stdio: ['ignore', fd, fd], timeout: 120_000 });
+      closeSync(fd);
+      return { status: r.status, out: readFileSync(out, 'utf8') };
+    };
+    t.teardown(() => {
+      podman(['rm', '--force', '--all']);
+      // rootless Podman keeps a pause process holding its user namespace
+      const pause = join(xdg, 'libpod', 'tmp', 'pause.pid');
+      if (existsSync(pause)) sh('kill', [readFileSync(pause, 'utf8').trim()]);
+    });
+    const rootfs = join(bundle, 'rootfs');
+    const r = podman(['run', '--rm', '--rootfs', rootfs, 'sh', '-c', 'id -u; cat /proc/self/uid_map']);
+    t.equal(r.status, 0, r.out);
+    t.match(r.out, new RegExp(`^0\\n\\s+0\\s+${uid}\\s+1\\n`, 'm'), 'run --rm: root inside, the user outside');
+    t.equal(podman(['run', '-d', '--name', 'p1', '--rootfs', rootfs, 'sleep', '1000']).status, 0, 'run -d');
+    const e = podman(['exec', 'p1', 'sh', '-c', 'echo exec-ok']);
+    t.equal(e.status, 0, e.out);
+    t.match(e.out, /exec-ok/);
+    t.equal(podman(['stop', '-t', '1', 'p1']).status, 0, 'stop');
+    t.equal(podman(['rm', 'p1']).status, 0, 'rm');
+    const vol = join(home, 'vol');
+    mkdirSync(vol);
+    writeFileSync(join(vol, 'in'), 'from the host\n');
+    sh('chown', ['-R', `${uid}:${gid}`, vol]);
+    const v = podman(['run', '--rm', '-v', `${vol}:/vol`, '--rootfs', rootfs, 'sh', '-c', 'cat /vol/in; echo back > /vol/out']);
+    t.equal(v.status, 0, v.out);
+    t.match(v.out, /from the host/, 'a volume');
+    t.equal(readFileSync(join(vol, 'out'), 'utf8'), 'back\n', 'written through to the host');
+  });
 });
