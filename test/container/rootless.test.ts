@@ -174,6 +174,17 @@ t.test('as an unprivileged user', { skip: !haveTools && 'needs useradd, runuser 
     const f = runts(['--rootless', 'false', 'run', 'x3']);
     t.equal(f.status, 1, '--rootless false: cgroups are required');
     t.match(f.out, /create cgroup .*: EACCES/);
+    // CVE-2019-5736: a node the user can write cannot be sealed without privilege
+    const node = join(home, 'node');
+    writeFileSync(node, readFileSync(process.execPath), { mode: 0o755 });
+    sh('chown', [`${uid}:${gid}`, node]);
+    const fd = openSync(out, 'w');
+    const w = spawnSync('runuser', ['-u', NAME, '--', 'env', '-i', `XDG_RUNTIME_DIR=${xdg}`, 'RUNTS_CALLER_FDS=0', node,
+      join(REPO_ROOT, 'dist', 'bundle', 'seal.cjs'), 'run', 'x4'], { cwd: bundle, stdio: ['ignore', fd, fd], timeout: 60_000 });
+    closeSync(fd);
+    rmSync(node);
+    t.equal(w.status, 1);
+    t.equal(readFileSync(out, 'utf8'), `rootless: node (${node}) is writable by this user and cannot be cloned read-only without privilege; run runts with a node the user cannot write\n`, 'one line');
     t.same(readdirSync(root), [], 'nothing left');
   });
 
