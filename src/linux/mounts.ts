@@ -131,6 +131,8 @@ export interface MountsFromHost {
   sources?: MountSources;
   /** The host's cgroup layout, read only when a cgroup mount needs it (the unit tests pass a fake one). */
   cgroupLayout?: () => CgroupLayout;
+  /** The runtime runs in a user namespace of its own (rootless Podman's): the container is in one too. */
+  runtimeInUserNamespace?: boolean;
 }
 
 /**
@@ -240,7 +242,8 @@ export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsF
     if (m.type === 'cgroup') {
       cgroups ??= (host.cgroupLayout ?? hostCgroupLayout)();
       const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
-      emitCgroupMount(e, m, i, bundle, cgroups, dirs, label);
+      const inUserNs = hasNamespace(spec.linux?.namespaces, 'user') || host.runtimeInUserNamespace === true;
+      emitCgroupMount(e, m, i, bundle, cgroups, dirs, label, inUserNs);
     } else {
       emitMount(e, sysfsBound(spec, m), i, bundle, label, { detached: host.detached?.get(i), source: host.sources?.fds.get(i) });
     }
@@ -417,17 +420,22 @@ function hostCgroupLayout(): CgroupLayout {
  */
 function emitCgroupMount(
   e: Emitter, m: Mount, i: number, bundle: string, layout: CgroupLayout, bindDirs: readonly string[] | undefined,
-  label: string | undefined,
+  label: string | undefined, inUserNs: boolean,
 ): void {
   const configPath = `mounts[${i}]`;
+  const o = parseMountOptions(m.options);
   if (layout.v2) {
-    emitMount(e, { ...m, type: 'cgroup2' }, i, bundle, label);
+    // The kernel mounts cgroup2 only for the user namespace owning the cgroup namespace:
+    // in a user namespace without a cgroup namespace, the cgroup is bound, as runc does
+    // when that mount fails.
+    const dir = inUserNs ? bindDirs?.find((d) => d === CGROUP_ROOT || d.startsWith(`${CGROUP_ROOT}/`)) : undefined;
+    if (dir) emitMount(e, { destination: m.destination, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: o.flags | MS_BIND | MS_REC });
+    else emitMount(e, { ...m, type: 'cgroup2' }, i, bundle, label);
     return;
   }
   if (layout.hierarchies.length === 0) {
     throw new RuntsError('no cgroup hierarchy is mounted on this host under /sys/fs/cgroup', { configPath });
   }
-  const o = parseMountOptions(m.options);
   const dest = m.destination;
   const p = e.p;
   const tmpfsStep = { what: `mount tmpfs for cgroup hierarchies on ${dest}`, configPath };

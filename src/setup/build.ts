@@ -154,7 +154,7 @@ export function buildInit(o: InitOptions): InitProgram {
   p.sys('umask', [0], { what: 'clear umask for setup' });
   if (o.sessionKeyring !== undefined) emitSessionKeyring(e, o.sessionKeyring, Boolean(joinUser) || o.namespaces.newUser, true);
   emitPrepareRoot(e, spec, o.rootfs);
-  emitMounts(e, spec, o.bundle, { cgroupDirs: o.boundCgroupDirs ?? o.cgroupDirs, detached: o.detached, sources: o.mountSources });
+  emitMounts(e, spec, o.bundle, { cgroupDirs: o.boundCgroupDirs ?? o.cgroupDirs, detached: o.detached, sources: o.mountSources, runtimeInUserNamespace: o.runtimeInUserNamespace });
   // runc's rule: in any user namespace, the runtime's own included (rootless Podman runs
   // the runtime in its own and may give the container no new one), devices are bound
   emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser || o.runtimeInUserNamespace === true);
