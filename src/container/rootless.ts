@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { RuntsError } from '../errors.js';
 import { DEFAULT_ROOT } from '../version.js';
-import { runningInUserNamespace } from '../linux/namespaces.js';
+import { runningInUserNamespace } from '../linux/userns.js';
 
 /**
  * Rootless mode, decided as runc decides it (runc's rootless_linux.go and main.go): a

@@ -1,4 +1,4 @@
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import type { LinuxNamespace, LinuxNamespaceType } from '../spec/types/config.js';
 import {
   CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME,
@@ -111,22 +111,4 @@ export function inMountNamespaceOf<T>(pid: number, what: string, fn: () => T): T
   } finally {
     for (const fd of fds) closeSync(fd);
   }
-}
-
-/**
- * Whether this process runs in a user namespace other than the initial one: one whose
- * uid_map is not the identity over every id (`0 0 4294967295`). Without the file (no user
- * namespaces in the kernel) it is the initial one.
- */
-export function runningInUserNamespace(uidMap?: string): boolean {
-  let text = uidMap;
-  if (text === undefined) {
-    try {
-      text = readFileSync('/proc/self/uid_map', 'utf8');
-    } catch {
-      return false;
-    }
-  }
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  return !(lines.length === 1 && lines[0].trim().split(/\s+/).join(' ') === '0 0 4294967295');
 }
