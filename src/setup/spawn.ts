@@ -167,10 +167,13 @@ export function spawnInit(o: SpawnOptions): number {
     const runtimeHooks = hooksOf(o.spec, 'prestart').length + hooksOf(o.spec, 'createRuntime').length;
     const scratch = scratchFd();
     // after the scratch fd and the console's pty
-    // An unprivileged runtime can neither enter the init's mount namespace nor reach more
+    // A runtime that is not the host's root (unprivileged, or root of a user namespace)
+    // may enter the init's mount namespace but not return to its own, and reaches no more
     // than the init can: the init binds the sources by path, with the caller's access.
     const unprivileged = process.geteuid!() !== 0;
-    const sourceIndexes = !unprivileged && (ns.newUser || ns.join.some((j) => j.type === 'user')) ? bindSourceMounts(o.spec) : [];
+    const runtimeInUserNamespace = runningInUserNamespace();
+    const byPath = unprivileged || runtimeInUserNamespace;
+    const sourceIndexes = !byPath && (ns.newUser || ns.join.some((j) => j.type === 'user')) ? bindSourceMounts(o.spec) : [];
     const mountSources = { socket: childEnd, fds: new Map(sourceIndexes.map((i, k) => [i, scratch + 2 + k])) };
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
@@ -179,7 +182,7 @@ export function spawnInit(o: SpawnOptions): number {
       capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, boundCgroupDirs: o.boundCgroupDirs, detached, mountSources,
       cgroupHandshake: o.placeInCgroups !== undefined,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
-      sessionKeyring: o.newKeyring ? o.id : undefined, unprivileged, runtimeInUserNamespace: runningInUserNamespace(),
+      sessionKeyring: o.newKeyring ? o.id : undefined, unprivileged, runtimeInUserNamespace,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
     const launched = launch(built, childEnd, 'init');

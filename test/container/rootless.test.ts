@@ -56,7 +56,7 @@ t.test('as an unprivileged user', { skip: !haveTools && 'needs useradd, runuser 
   const home = `/home/${NAME}`;
   const xdg = `/run/user/${uid}`;
   const root = join(xdg, 'runts');
-  const ids = ['r1', 'c1', 'm1', 'm2', 'x1', 'x2', 'x3', 'g1'];
+  const ids = ['r1', 'c1', 'u1', 'm1', 'm2', 'x1', 'x2', 'x3', 'g1'];
   const out = join(home, 'out');
   for (const f of ['/etc/subuid', '/etc/subgid']) writeFileSync(f, `${NAME}:${SUB_START}:${SUB_COUNT}\n`, { flag: 'a' });
   mkdirSync(xdg, { recursive: true, mode: 0o700 });
@@ -132,6 +132,23 @@ t.test('as an unprivileged user', { skip: !haveTools && 'needs useradd, runuser 
     // a zombie until whoever the init was re-parented to reaps it
     const left = existsSync(`/proc/${state.pid}/stat`) ? readFileSync(`/proc/${state.pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] : 'gone';
     t.ok(left === 'gone' || left === 'Z', `no process left (${left})`);
+  });
+
+  t.test('root of a user namespace (unshare --map-root-user): rootless too, as runc decides', async (t) => {
+    // there the caller's ids are 0: the config maps 0, which is the user on the host
+    config(['sh', '-c', 'id -u; cat /proc/self/uid_map'], (c) => {
+      c.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+      c.linux.gidMappings = [{ containerID: 0, hostID: 0, size: 1 }];
+      c.mounts.push({ destination: '/mnt', type: 'bind', source: home, options: ['rbind', 'ro'] });
+    });
+    const fd = openSync(out, 'w');
+    const r = spawnSync('runuser', ['-u', NAME, '--', 'env', '-i', `HOME=${home}`, `USER=${NAME}`, `XDG_RUNTIME_DIR=${xdg}`,
+      'PATH=/usr/bin:/bin:/usr/sbin:/sbin', 'unshare', '--user', '--map-root-user', RUNTS, 'run', 'u1'], { cwd: bundle, stdio: ['ignore', fd, fd], timeout: 60_000 });
+    closeSync(fd);
+    const got = readFileSync(out, 'utf8');
+    t.equal(r.status, 0, got);
+    t.same(got.split('\n').map((l) => l.trim().split(/\s+/).join(' ')).slice(0, 2), ['0', '0 0 1'], 'root inside, mapped to its root');
+    t.same(readdirSync(root), [], 'its state was under the user\'s XDG_RUNTIME_DIR, and is gone');
   });
 
   t.test('more than one id: through newuidmap and newgidmap', async (t) => {
