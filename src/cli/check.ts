@@ -1,8 +1,8 @@
 import { memoryPolicyProblems } from '../linux/mempolicy.js';
 import { intelRdtProblem } from '../linux/intelrdt.js';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
-import { resolve } from 'node:path';
+import { posix, resolve } from 'node:path';
 import type { GlobalOptions } from './options.js';
 import { RuntsErrors } from '../errors.js';
 import { readCgroupHost, type CgroupHost } from '../linux/cgroups/host.js';
@@ -12,6 +12,8 @@ import { mountOptionProblems } from '../linux/fs-context.js';
 import { apparmorProfileLoaded } from '../linux/process-attributes.js';
 import { featuresDocument } from '../features.js';
 import { writeStdout } from '../log.js';
+import { decideRootless } from '../container/rootless.js';
+import { ownIdOnly } from '../linux/rootless-maps.js';
 import type { Spec } from '../spec/types/config.js';
 import { CAPABILITIES, NAMESPACE_FILES } from '../spec/linux-names.js';
 import { findUnknownProperties, formatProblem, loadBundleConfig } from '../spec/validate.js';
@@ -109,6 +111,75 @@ function checkCgroups(spec: Spec, out: Report, systemd: boolean): void {
   if (sd.ok) out.ok(`systemd ${sd.version} reachable: --systemd-cgroup can be used`);
   else if (systemd) out.problem(`--systemd-cgroup: ${sd.why}`);
   else out.ok(`systemd not reachable (${sd.why}): use the cgroupfs driver (the default)`);
+}
+
+/** The first executable `name` on PATH (as spawn finds newuidmap), or undefined. */
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const file = `${dir || '.'}/${name}`;
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // next
+    }
+  }
+  return undefined;
+}
+
+/** Whether this process could mkdir `dir`: its nearest existing ancestor is writable. */
+function canMake(dir: string): boolean {
+  for (let d = dir; ; d = posix.dirname(d)) {
+    if (existsSync(d)) {
+      try {
+        accessSync(d, constants.W_OK);
+        return d !== dir;
+      } catch {
+        return false;
+      }
+    }
+    if (d === '/') return false;
+  }
+}
+
+/** Rootless mode (--rootless, decided as runc does): what an unprivileged runtime cannot do for this config. */
+function checkRootless(spec: Spec, out: Report, globals: GlobalOptions): void {
+  let rootless: boolean;
+  try {
+    rootless = decideRootless(globals.rootless, globals.systemdCgroup);
+  } catch (err) {
+    out.problem((err as Error).message);
+    return;
+  }
+  if (!rootless) return;
+  const euid = process.geteuid!();
+  out.ok(`rootless (uid ${euid}): only the cgroups this user may make, the state under ${globals.root}`);
+  if (globals.systemdCgroup) out.problem("--systemd-cgroup in rootless mode needs systemd's user manager, which runts does not drive yet");
+  if (euid === 0) return;
+  for (const [key, id, tool] of [['uidMappings', euid, 'newuidmap'], ['gidMappings', process.getegid!(), 'newgidmap']] as const) {
+    const maps = spec.linux?.[key];
+    if (maps === undefined || ownIdOnly(maps, id)) continue;
+    if (!onPath(tool)) out.problem(`linux.${key}: mapping more than the caller's own id needs ${tool} (Debian's uidmap package), not found on PATH`);
+    else out.ok(`linux.${key}: written by ${tool}, which checks them against /etc/sub${key === 'uidMappings' ? 'uid' : 'gid'}`);
+  }
+  let plan: ReturnType<typeof planCgroups>;
+  try {
+    plan = planCgroups(spec, 'check', readCgroupHost());
+  } catch {
+    return; // checkCgroups reports it
+  }
+  const denied = new Set(plan.dirs.map((d) => d.path).filter((d) => !canMake(d)));
+  if (denied.size === 0) return;
+  if (spec.linux?.cgroupsPath) {
+    out.problem(`linux.cgroupsPath: rootless: this user cannot create ${[...denied].join(', ')}`);
+    return;
+  }
+  // as create does: those hierarchies are left out, and so is a device rule there
+  const limits = plan.writes.filter((w) => denied.has(w.dir) && !w.choices[0]?.file.startsWith('devices.'));
+  for (const path of new Set(limits.map((w) => w.configPath))) {
+    out.problem(`${path}: rootless: no cgroup this user may create holds this limit (a delegated cgroup2 subtree, as systemd's Delegate=yes gives, would)`);
+  }
+  if (limits.length === 0) out.ok('rootless: no cgroup limits, so none are needed');
 }
 
 function checkNamespaces(spec: Spec, out: Report): void {
@@ -265,6 +336,7 @@ export async function run(opts: { bundle: string }, globals: GlobalOptions, _nam
   for (const p of findUnknownProperties(spec)) out.warning(`config.json: ${formatProblem(p)}`);
   checkNamespaces(spec, out);
   checkCgroups(spec, out, globals.systemdCgroup);
+  checkRootless(spec, out, globals);
   checkCapabilities(spec, out);
   checkSecurity(spec, out);
   checkDevicesAndMounts(spec, out);

@@ -2,6 +2,7 @@ import type { GlobalOptions } from './options.js';
 import { createContainer, type CreateOptions } from '../container/create.js';
 import { checkId } from '../container/id.js';
 import { MAX_PRESERVE_FDS, parseCount } from './args.js';
+import { decideRootless } from '../container/rootless.js';
 
 export interface CreateFlags {
   bundle: string;
@@ -21,6 +22,7 @@ export function createOptions(flags: CreateFlags, g: GlobalOptions): CreateOptio
     noPivot: !flags.pivot,
     preserveFds: parseCount(flags.preserveFds, '--preserve-fds', MAX_PRESERVE_FDS),
     systemdCgroup: g.systemdCgroup,
+    rootless: decideRootless(g.rootless, g.systemdCgroup),
     consoleSocket: flags.consoleSocket,
     noNewKeyring: flags.newKeyring === false,
   };

@@ -1,4 +1,4 @@
-import { DEFAULT_ROOT } from '../version.js';
+import { defaultRoot } from '../container/rootless.js';
 import type { Invocation } from './invoke.js';
 import type { GlobalOptions } from './options.js';
 
@@ -143,7 +143,7 @@ function readFlag(args: string[], i: number, flags: Record<string, Flag>, into: 
 /** A hot command's invocation from argv (without node and script), or undefined: ask commander. */
 export function parseHotCommand(args: string[]): Invocation | undefined {
   const globals: Record<string, unknown> = {
-    root: DEFAULT_ROOT, logFormat: 'text', debug: false, systemdCgroup: false, rootless: 'auto',
+    root: defaultRoot(), logFormat: 'text', debug: false, systemdCgroup: false, rootless: 'auto',
   };
   let i = 0;
   while (i < args.length && args[i].startsWith('-')) {

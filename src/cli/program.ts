@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeStdout, writeStderr } from '../log.js';
-import { VERSION, SPEC_VERSION, DEFAULT_ROOT } from '../version.js';
+import { VERSION, SPEC_VERSION } from '../version.js';
+import { defaultRoot } from '../container/rootless.js';
 import type { GlobalOptions } from './options.js';
 import { COMMANDS } from './commands.js';
 import { runCommand, type Invocation } from './invoke.js';
@@ -42,7 +43,7 @@ export function buildProgram(invoke: (c: Invocation) => Promise<number | void> =
   const program = new Command('runts');
   program
     .description('an OCI runtime-spec 1.3 container runtime')
-    .option('--root <dir>', 'root directory for storage of container state', DEFAULT_ROOT)
+    .option('--root <dir>', 'root directory for storage of container state', defaultRoot())
     .option('--log <file>', 'append log entries to this file (default: stderr only)')
     .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']).default('text'))
     .option('--debug', 'enable debug logging', false)

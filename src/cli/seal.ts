@@ -10,6 +10,11 @@ import { ensureSealedExecutable } from '../setup/sealed-exe.js';
 
 const callerFds = Number(process.env.RUNTS_CALLER_FDS ?? 0);
 const main = fileURLToPath(new URL('./main.cjs', import.meta.url));
-ensureSealedExecutable(Number.isSafeInteger(callerFds) ? callerFds : 0, main);
+try {
+  ensureSealedExecutable(Number.isSafeInteger(callerFds) ? callerFds : 0, main);
+} catch {
+  // The command tries again before it does anything (invoke.ts) and reports the error as
+  // every error, on one line in the log format asked for.
+}
 // Not re-executed: node already runs from a read-only file, or this user may not mount.
 createRequire(import.meta.url)(main);

@@ -83,11 +83,11 @@ export function rootlessSpec(uid: number, gid: number): Spec {
   delete linux.resources;
   const mounts: Mount[] = [];
   for (const mount of spec.mounts!) {
-    // sysfs can be mounted only from a user namespace owning the network namespace, which
-    // is the host's here: bind the host's /sys, which brings /sys/fs/cgroup along.
     if (mount.destination === '/sys') {
+      // sysfs can be mounted only from a user namespace owning the network namespace, which
+      // is the host's here: bind the host's /sys. The cgroup mount stays, as runc keeps it.
       mounts.push({ destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
-    } else if (mount.destination !== '/sys/fs/cgroup') {
+    } else {
       // Only the caller's ids are mapped: uid= and gid= would name unmapped ones.
       const options = mount.options?.filter((o) => !o.startsWith('uid=') && !o.startsWith('gid='));
       mounts.push(options ? { ...mount, options } : mount);

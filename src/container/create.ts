@@ -18,7 +18,7 @@ import { connectConsoleSocket } from '../linux/console.js';
 import { hostBounding, lastCap, planCapabilities, reportCapabilityPlan } from '../linux/capabilities.js';
 import { checkLsm } from '../linux/process-attributes.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
-import { planCgroups } from '../linux/cgroups/plan.js';
+import { boundCgroupDirs, planCgroups } from '../linux/cgroups/plan.js';
 import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
 import { frozenCgroup } from '../linux/cgroups/freezer.js';
 import { managerFacts, resourceProperties, scopeProperties, startScope, systemdScope } from '../linux/cgroups/systemd.js';
@@ -44,6 +44,8 @@ export interface CreateOptions {
   consoleFd?: number;
   /** --no-new-keyring: no session keyring of the container's own. */
   noNewKeyring?: boolean;
+  /** --rootless (decided): only the cgroups the caller may make (rootless.ts). */
+  rootless?: boolean;
 }
 
 /** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
@@ -90,6 +92,9 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   }
   if (!terminal && o.consoleSocket !== undefined) {
     throw new RuntsError('cannot use console socket if runts will not detach or allocate tty');
+  }
+  if (o.rootless && o.systemdCgroup) {
+    throw new RuntsError("--systemd-cgroup in rootless mode needs systemd's user manager, which runts does not drive yet");
   }
   // Planned before anything exists: a resource this host cannot apply fails here.
   const scope = o.systemdCgroup ? systemdScope(spec.linux?.cgroupsPath, id) : undefined;
@@ -140,11 +145,14 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         chmodSync(stderr, 0o622);
       }
       const rootfs = rootfsPath(spec, bundle);
-      if (!scope) made.cgroups = createCgroups(cgroupPlan);
+      // As runc's rootless manager: a cgroup the caller may not make is left out only when
+      // the config names none; one it names must be made.
+      if (!scope) made.cgroups = createCgroups(cgroupPlan, undefined, o.rootless && !spec.linux?.cgroupsPath);
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
       const pid = (made.pid = spawnInit({
         id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
-        capabilities, lastCap: lastCap(), cgroupDirs: cgroupPlan.dirs.map((d) => d.path), placeInCgroups,
+        capabilities, lastCap: lastCap(), cgroupDirs: scope ? cgroupPlan.dirs.map((d) => d.path) : made.cgroups?.paths ?? [], placeInCgroups,
+        boundCgroupDirs: scope ? undefined : boundCgroupDirs(cgroupPlan, made.cgroups?.paths ?? []),
         consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined, newKeyring: !o.noNewKeyring,
       }));
       const stat = procStat(pid);

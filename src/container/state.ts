@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Spec } from '../spec/types/config.js';
 import type { CgroupState } from '../linux/cgroups/apply.js';
@@ -6,6 +6,7 @@ import { RuntsError } from '../errors.js';
 import { isAlive } from './proc.js';
 import { isPaused } from '../linux/cgroups/freezer.js';
 import { checkId } from './id.js';
+import { isXdgRoot } from './rootless.js';
 import { MiB, readInputFile } from '../sys/input-file.js';
 import { parseJsonInput } from '../spec/validate.js';
 
@@ -46,7 +47,13 @@ const STATE_LIMIT = 32 * MiB;
 
 export function ensureRoot(root: string): void {
   try {
-    mkdirSync(root, { recursive: true, mode: 0o711 });
+    if (isXdgRoot(root)) {
+      // as runc does: the XDG base directory spec asks for sticky files in the runtime dir
+      mkdirSync(root, { recursive: true, mode: 0o700 });
+      chmodSync(root, 0o1700);
+    } else {
+      mkdirSync(root, { recursive: true, mode: 0o711 });
+    }
   } catch (err) {
     throw RuntsError.fromNode(`create state root ${root}`, err);
   }

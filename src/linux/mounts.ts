@@ -131,6 +131,8 @@ export interface MountsFromHost {
   sources?: MountSources;
   /** The host's cgroup layout, read only when a cgroup mount needs it (the unit tests pass a fake one). */
   cgroupLayout?: () => CgroupLayout;
+  /** The runtime runs in a user namespace of its own (rootless Podman's): the container is in one too. */
+  runtimeInUserNamespace?: boolean;
 }
 
 /**
@@ -240,11 +242,24 @@ export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsF
     if (m.type === 'cgroup') {
       cgroups ??= (host.cgroupLayout ?? hostCgroupLayout)();
       const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
-      emitCgroupMount(e, m, i, bundle, cgroups, dirs, label);
+      const inUserNs = hasNamespace(spec.linux?.namespaces, 'user') || host.runtimeInUserNamespace === true;
+      emitCgroupMount(e, m, i, bundle, cgroups, dirs, label, inUserNs);
     } else {
-      emitMount(e, m, i, bundle, label, { detached: host.detached?.get(i), source: host.sources?.fds.get(i) });
+      emitMount(e, sysfsBound(spec, m), i, bundle, label, { detached: host.detached?.get(i), source: host.sources?.fds.get(i) });
     }
   });
+}
+
+/**
+ * The kernel mounts a sysfs only for a user namespace that owns the network namespace. A
+ * container in a user namespace of its own that keeps the host's network namespace (the
+ * rootless case) gets the host's /sys bound instead, with the mount's options, as crun
+ * does; `runts spec --rootless` writes that bind itself, as runc's does.
+ */
+function sysfsBound(spec: Spec, m: Mount): Mount {
+  const ns = spec.linux?.namespaces;
+  if (m.type !== 'sysfs' || !hasNamespace(ns, 'user') || hasNamespace(ns, 'network')) return m;
+  return { destination: m.destination, type: 'none', source: '/sys', options: ['rbind', ...(m.options ?? [])] };
 }
 
 function isBindMount(m: Mount, o: MountOptions): boolean {
@@ -405,17 +420,22 @@ function hostCgroupLayout(): CgroupLayout {
  */
 function emitCgroupMount(
   e: Emitter, m: Mount, i: number, bundle: string, layout: CgroupLayout, bindDirs: readonly string[] | undefined,
-  label: string | undefined,
+  label: string | undefined, inUserNs: boolean,
 ): void {
   const configPath = `mounts[${i}]`;
+  const o = parseMountOptions(m.options);
   if (layout.v2) {
-    emitMount(e, { ...m, type: 'cgroup2' }, i, bundle, label);
+    // The kernel mounts cgroup2 only for the user namespace owning the cgroup namespace:
+    // in a user namespace without a cgroup namespace, the cgroup is bound, as runc does
+    // when that mount fails.
+    const dir = inUserNs ? bindDirs?.find((d) => d === CGROUP_ROOT || d.startsWith(`${CGROUP_ROOT}/`)) : undefined;
+    if (dir) emitMount(e, { destination: m.destination, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: o.flags | MS_BIND | MS_REC });
+    else emitMount(e, { ...m, type: 'cgroup2' }, i, bundle, label);
     return;
   }
   if (layout.hierarchies.length === 0) {
     throw new RuntsError('no cgroup hierarchy is mounted on this host under /sys/fs/cgroup', { configPath });
   }
-  const o = parseMountOptions(m.options);
   const dest = m.destination;
   const p = e.p;
   const tmpfsStep = { what: `mount tmpfs for cgroup hierarchies on ${dest}`, configPath };
@@ -430,7 +450,7 @@ function emitCgroupMount(
     const at = posix.join(dest, h.name);
     if (bindDirs) {
       const mountPoint = posix.join(CGROUP_ROOT, h.name);
-      const dir = bindDirs.find((d) => d.startsWith(`${mountPoint}/`));
+      const dir = bindDirs.find((d) => d === mountPoint || d.startsWith(`${mountPoint}/`));
       if (!dir) throw new RuntsError(`the container has no cgroup under ${mountPoint} to bind on ${at}`, { configPath });
       // As runc: a recursive bind with the hierarchies' flags, which emitMount applies by remounting.
       emitMount(e, { destination: at, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: flags | MS_BIND | MS_REC });

@@ -41,6 +41,10 @@ export interface InitOptions {
   joinFds: { type: keyof typeof NAMESPACES; fd: number; configPath: string }[];
   /** The child's end of the socketpair to the runtime. */
   socketFd: number;
+  /** The runtime is not root (rootless): it writes the id maps as the process's owner. */
+  unprivileged?: boolean;
+  /** The runtime itself runs in a user namespace other than the initial one. */
+  runtimeInUserNamespace?: boolean;
   /** The container's state directory, open O_PATH: init opens exec.fifo through it. */
   stateDirFd: number;
   /** A free fd number for mount targets. */
@@ -60,6 +64,8 @@ export interface InitOptions {
    * and a cgroup mount without a cgroup namespace binds them.
    */
   cgroupDirs?: string[];
+  /** What a cgroup mount without a cgroup namespace binds, when not cgroupDirs (a rootless container's). */
+  boundCgroupDirs?: string[];
   /** Whether the intermediate waits for the runtime to put it in the cgroups (systemd) first. */
   cgroupHandshake?: boolean;
   /** Fds of the detached mounts the runtime made (id-mapped, tmpcopyup), by index in mounts[]. */
@@ -109,8 +115,13 @@ export function buildInit(o: InitOptions): InitProgram {
   } else if (o.namespaces.newUser) {
     const byte = p.bytes(8);
     p.sys('unshare', [CLONE_NEWUSER], { what: 'create user namespace', configPath: 'linux.namespaces' });
+    // A non-dumpable process's /proc files are root's: an unprivileged runtime could not
+    // open its uid_map. Dumpable only while it waits, as runc's rootless nsexec does;
+    // nothing of the container runs in it yet.
+    if (o.unprivileged) p.sys('prctl', [PR_SET_DUMPABLE, 1, 0, 0, 0], { what: 'let the runtime write the id maps' });
     p.sys('write', [sock, record(e, MSG_USERNS), RECORD_BYTES], { what: 'ask for id mappings' });
     p.sys('read', [sock, byte, 1], { what: 'wait for id mappings', configPath: 'linux.uidMappings' }, { nonzero: true });
+    if (o.unprivileged) p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   }
   if (joinUser || o.namespaces.newUser) {
     const step = { what: 'become root of the user namespace', configPath: 'linux.uidMappings' };
@@ -143,8 +154,10 @@ export function buildInit(o: InitOptions): InitProgram {
   p.sys('umask', [0], { what: 'clear umask for setup' });
   if (o.sessionKeyring !== undefined) emitSessionKeyring(e, o.sessionKeyring, Boolean(joinUser) || o.namespaces.newUser, true);
   emitPrepareRoot(e, spec, o.rootfs);
-  emitMounts(e, spec, o.bundle, { cgroupDirs: o.cgroupDirs, detached: o.detached, sources: o.mountSources });
-  emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser);
+  emitMounts(e, spec, o.bundle, { cgroupDirs: o.boundCgroupDirs ?? o.cgroupDirs, detached: o.detached, sources: o.mountSources, runtimeInUserNamespace: o.runtimeInUserNamespace });
+  // runc's rule: in any user namespace, the runtime's own included (rootless Podman runs
+  // the runtime in its own and may give the container no new one), devices are bound
+  emitDevices(e, spec, Boolean(joinUser) || o.namespaces.newUser || o.runtimeInUserNamespace === true);
   if (o.console) emitConsole(e, process, o.console, true);
   if (o.hooksHandshake) {
     p.sys('write', [sock, record(e, MSG_HOOKS), RECORD_BYTES], { what: 'ask for the runtime hooks' });

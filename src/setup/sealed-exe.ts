@@ -64,6 +64,10 @@ export function ensureSealedExecutable(callerFds: number, script = process.argv[
     const errno = sys.errno();
     // Unprivileged, no mount can be made; a file the caller cannot write is safe as it is.
     if (errno === EPERM && !writable()) return;
+    if (errno === EPERM) {
+      // A container's root is the caller here: it could write the file through /proc/<pid>/exe.
+      throw new RuntsError(`rootless: node (${process.execPath}) is writable by this user and cannot be cloned read-only without privilege; run runts with a node the user cannot write`);
+    }
     throw new RuntsError('clone the runtime\'s executable read-only', { errno });
   }
   const attr = Buffer.alloc(MOUNT_ATTR_SIZE_VER0);

@@ -6,6 +6,7 @@ import { fork } from '../sys/fork.js';
 import { syscallNumber } from '../sys/syscalls.js';
 import { AF_UNIX, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SIGKILL, SOCK_CLOEXEC, SOCK_STREAM } from '../sys/constants.js';
 import { NAMESPACES, planNamespaces, openNamespace } from '../linux/namespaces.js';
+import { runningInUserNamespace } from '../linux/userns.js';
 import { buildInit } from './build.js';
 import { buildExec, type ExecOptions } from './build-exec.js';
 import type { ArgumentArea } from './process-steps.js';
@@ -13,6 +14,7 @@ import { buildUserNamespaceHolder } from './build-userns.js';
 import { openIdmappedMounts, planIdmappedMounts } from '../linux/idmap.js';
 import { bindSourceMounts, sendMountSources } from '../linux/mounts.js';
 import { makeCopiedUpTmpfs } from '../linux/tmpcopyup.js';
+import { writeRootlessIdMaps } from '../linux/rootless-maps.js';
 import type { Emitter } from '../program/emit.js';
 import type { Linked, Ptr } from '../program/program.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
@@ -45,6 +47,8 @@ export interface SpawnOptions {
   lastCap: number;
   /** The container's cgroups on the host, one per hierarchy. */
   cgroupDirs: string[];
+  /** What a cgroup mount without a cgroup namespace binds, when not cgroupDirs. */
+  boundCgroupDirs?: string[];
   /**
    * Under a cgroup manager (systemd): puts the intermediate process (`pid`) in the
    * container's cgroups, which exist from then on; the process joins them after.
@@ -169,16 +173,22 @@ export function spawnInit(o: SpawnOptions): number {
     const runtimeHooks = hooksOf(o.spec, 'prestart').length + hooksOf(o.spec, 'createRuntime').length;
     const scratch = scratchFd();
     // after the scratch fd and the console's pty
-    const sourceIndexes = ns.newUser || ns.join.some((j) => j.type === 'user') ? bindSourceMounts(o.spec) : [];
+    // A runtime that is not the host's root (unprivileged, or root of a user namespace)
+    // may enter the init's mount namespace but not return to its own, and reaches no more
+    // than the init can: the init binds the sources by path, with the caller's access.
+    const unprivileged = process.geteuid!() !== 0;
+    const runtimeInUserNamespace = runningInUserNamespace();
+    const byPath = unprivileged || runtimeInUserNamespace;
+    const sourceIndexes = !byPath && (ns.newUser || ns.join.some((j) => j.type === 'user')) ? bindSourceMounts(o.spec) : [];
     const mountSources = { socket: childEnd, fds: new Map(sourceIndexes.map((i, k) => [i, scratch + 2 + k])) };
     const built = buildInit({
       spec: o.spec, bundle: o.bundle, rootfs: o.rootfs, namespaces: ns, joinFds,
       socketFd: childEnd, stateDirFd, scratchFd: scratch, noPivot: o.noPivot, extraFds: o.extraFds,
       console: o.consoleFd === undefined ? undefined : { socket: o.consoleFd, tty: scratch + 1 },
-      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, detached, mountSources,
+      capabilities: o.capabilities, lastCap: o.lastCap, cgroupDirs: o.cgroupDirs, boundCgroupDirs: o.boundCgroupDirs, detached, mountSources,
       cgroupHandshake: o.placeInCgroups !== undefined,
       hooksHandshake: runtimeHooks + pipes.createContainer.length > 0, argumentArea: argumentArea(),
-      sessionKeyring: o.newKeyring ? o.id : undefined,
+      sessionKeyring: o.newKeyring ? o.id : undefined, unprivileged, runtimeInUserNamespace,
       hookStdin: { createContainer: pipes.createContainer.map((h) => h.read), startContainer: pipes.startContainer.map((h) => h.read) },
     });
     const launched = launch(built, childEnd, 'init');
@@ -365,6 +375,8 @@ function namespacePid(pid: number): number {
 
 /** Writes a user namespace's maps; `owner` is the config path holding the mappings ("linux", "mounts[2]"). */
 function writeIdMaps(pid: number, uidMappings: LinuxIDMapping[] | undefined, gidMappings: LinuxIDMapping[] | undefined, owner: string): void {
+  const euid = process.geteuid!();
+  if (euid !== 0) return writeRootlessIdMaps(pid, uidMappings, gidMappings, owner, euid, process.getegid!());
   try {
     writeFileSync(`/proc/${pid}/uid_map`, idMap(uidMappings));
   } catch (err) {

@@ -61,6 +61,8 @@ const LINES: string[][] = [
   ['run', '-d', '--keep', '--no-subreaper', '-b', '/b', ID],
   ['run', '--detach', '--pid-file', '/p', ID],
   ['--rootless', 'true', 'run', '--bundle', '/b', ID],
+  ['--rootless=auto', 'state', ID],
+  ['--rootless', 'false', '--root', '/run/x', 'create', ID],
   ['exec', ID, 'ls', '-l', '/'],
   ['exec', '-t', '-e', 'A=1', '--env', 'B=2', '-u', '1000:1000', '-g', '10', '--additional-gids=20', '--cwd', '/tmp', ID, 'sh', '-c', 'echo hi'],
   ['exec', '--cap', 'CAP_KILL', '-c', 'CAP_CHOWN', '--no-new-privs', '--apparmor', 'p', '--process-label', 'l', ID, 'true'],

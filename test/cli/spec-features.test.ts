@@ -1,6 +1,6 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,10 +105,24 @@ t.test('runts spec --rootless maps the caller into a user namespace', async (t) 
   const sys = spec.mounts!.find((m) => m.destination === '/sys')!;
   t.equal(sys.source, '/sys');
   t.ok(sys.options!.includes('rbind'), '/sys is an rbind of the host\'s');
-  t.notOk(spec.mounts!.some((m) => m.type === 'cgroup'), 'no cgroup mount');
   for (const m of spec.mounts!) {
     t.notOk(m.options?.some((o) => o.startsWith('uid=') || o.startsWith('gid=')), `${m.destination} names no unmapped id`);
   }
+});
+
+t.test('runts spec --rootless writes what runc spec --rootless writes', { skip: !existsSync('/usr/sbin/runc') && 'runc is not installed' }, async (t) => {
+  const ours = bundle(t);
+  const theirs = bundle(t);
+  t.equal(await runSpec({ bundle: ours, rootless: true }), 0);
+  execFileSync('/usr/sbin/runc', ['spec', '--rootless', '--bundle', theirs]);
+  const a = readConfig(ours);
+  const b = readConfig(theirs);
+  t.same(a.mounts, b.mounts, 'the same mounts: /sys bound, the cgroup mount kept, no gid=5 on devpts');
+  // runts' default spec has a cgroup namespace, as runc 1.2's has; runc 1.1's has none
+  const types = (s: Spec) => s.linux!.namespaces!.map((n) => n.type).filter((n) => n !== 'cgroup');
+  t.same(types(a), types(b), 'the same namespaces: a user one, the host\'s network');
+  t.same([a.linux!.uidMappings, a.linux!.gidMappings], [b.linux!.uidMappings, b.linux!.gidMappings], 'the caller\'s ids mapped');
+  t.same([a.linux!.resources, a.root, a.process!.user], [b.linux!.resources, b.root, b.process!.user]);
 });
 
 t.test('runts features', async (t) => {

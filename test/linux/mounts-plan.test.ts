@@ -183,6 +183,18 @@ t.test('a cgroup mount on a v1 host: fresh hierarchies in a cgroup namespace, th
     /^config\.json: mounts\[0\]: the container has no cgroup under \/sys\/fs\/cgroup\/memory to bind on \/sys\/fs\/cgroup\/memory$/);
   const v2 = plan((e) => emitMounts(e, cgroupSpec(false), '/b', { cgroupDirs: ['/sys/fs/cgroup/runts/c'], cgroupLayout: () => ({ v2: true, hierarchies: [] }) }));
   t.ok(v2.some((x) => x.startsWith('mount("cgroup", "/proc/self/fd/99", "cgroup2",')), 'a v2 host: cgroup2, with or without a namespace');
+  const v2Layout = () => ({ v2: true, hierarchies: [] });
+  for (const [what, s, runtimeInUserNamespace] of [
+    ['a user namespace', spec((c) => {
+      c.mounts = cgroupSpec(false).mounts;
+      c.linux!.namespaces!.push({ type: 'user' });
+    }), false],
+    ['the runtime\'s user namespace', cgroupSpec(false), true],
+  ] as const) {
+    const l = plan((e) => emitMounts(e, s, '/b', { cgroupDirs: ['/sys/fs/cgroup/runts/c'], cgroupLayout: v2Layout, runtimeInUserNamespace }));
+    t.notOk(l.some((x) => x.includes('"cgroup2"')), `${what} without a cgroup namespace: no cgroup2 mount, which the kernel refuses`);
+    t.ok(l.some((x) => x.startsWith(`mount("/sys/fs/cgroup/runts/c", "/proc/self/fd/99", 0, ${MS_BIND | MS_REC}, 0)`)), 'the container\'s cgroup bound');
+  }
 });
 
 t.test('mountLabel becomes context= in the data of labeled filesystems', async (t) => {

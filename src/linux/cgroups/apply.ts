@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
-import { RuntsError } from '../../errors.js';
+import { RuntsError, errnoName } from '../../errors.js';
 import { libc } from '../../sys/libc.js';
 import * as log from '../../log.js';
 import type { CgroupDir, CgroupPlan } from './plan.js';
@@ -146,24 +146,70 @@ export function plannedCgroups(plan: CgroupPlan, scope?: SystemdScope): CgroupSt
   return { paths: plan.dirs.map((d) => d.path), created: ownDirs(plan, created, scope), ...(scope ? { systemd: scope } : {}) };
 }
 
+/** Errors of a cgroup the caller was not given (runc's isIgnorableError in rootless mode). */
+const NOT_GIVEN = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+function notGiven(err: unknown): boolean {
+  if (err instanceof RuntsError) return err.errno !== undefined && NOT_GIVEN.has(errnoName(err.errno));
+  return NOT_GIVEN.has((err as NodeJS.ErrnoException).code ?? '');
+}
+
 /**
  * Makes the container's cgroups and writes its limits. Under the systemd driver the scope
  * exists already (with the setup process in it): what is left is the hierarchies systemd
  * does not manage, and the files.
+ *
+ * `rootless`, as runc's rootless cgroup manager: a hierarchy whose cgroup the caller may
+ * not make is left out (the container stays in the caller's cgroup there), device rules
+ * that cannot be applied are dropped, and a limit for a left-out hierarchy is an error.
+ * Undefined when no hierarchy is left.
  */
-export function createCgroups(plan: CgroupPlan, scope?: SystemdScope): CgroupState {
+export function createCgroups(plan: CgroupPlan, scope?: SystemdScope, rootless = false): CgroupState | undefined {
   for (const w of plan.warnings) log.warn(w);
-  const state: CgroupState = { paths: plan.dirs.map((d) => d.path), created: [], ...(scope ? { systemd: scope } : {}) };
+  const state: CgroupState = { paths: [], created: [], ...(scope ? { systemd: scope } : {}) };
+  const left = new Set<string>();
   try {
-    for (const d of plan.dirs) makeDir(d, state.created);
+    for (const d of plan.dirs) {
+      try {
+        makeDir(d, state.created);
+        state.paths.push(d.path);
+      } catch (err) {
+        if (!rootless || !notGiven(err)) throw err;
+        log.debug(`rootless: no cgroup in ${d.hierarchy.mountPoint} (${err instanceof Error ? err.message : String(err)})`);
+        left.add(d.path);
+      }
+    }
     state.created = ownDirs(plan, state.created, scope);
-    const v2 = plan.dirs.find((d) => d.hierarchy.version === 2);
+    const v2 = plan.dirs.find((d) => d.hierarchy.version === 2 && !left.has(d.path));
     if (v2 && plan.enable.length > 0) enableControllers(v2, plan.enable);
-    for (const w of plan.writes) applyWrite(w);
-    if (plan.deviceFilter) attachDeviceFilter(plan.deviceFilter.dir, plan.deviceFilter.rules);
+    for (const w of plan.writes) {
+      const devices = w.choices[0]?.file.startsWith('devices.');
+      if (left.has(w.dir)) {
+        if (devices) continue;
+        const controller = w.choices[0]?.file.split('.')[0] ?? 'cgroup';
+        throw new RuntsError(`cannot set ${controller} limit: rootless container could not join or create cgroup ${w.dir}`, { configPath: w.configPath });
+      }
+      try {
+        applyWrite(w);
+      } catch (err) {
+        if (!(rootless && devices && notGiven(err))) throw err;
+      }
+    }
+    if (plan.deviceFilter && !left.has(plan.deviceFilter.dir)) {
+      try {
+        attachDeviceFilter(plan.deviceFilter.dir, plan.deviceFilter.rules);
+      } catch (err) {
+        // runc's rootless manager ignores the devices controller: it is not expected to work
+        if (!rootless || !notGiven(err)) throw err;
+      }
+    }
   } catch (err) {
     removeCgroups(state);
     throw err;
+  }
+  if (state.paths.length === 0) {
+    removeCgroups(state);
+    return undefined;
   }
   // One process sits in a cgroup of every hierarchy: count each once.
   if (scope) return state;

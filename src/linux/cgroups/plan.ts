@@ -59,6 +59,19 @@ function hostDir(h: Hierarchy, p: string): string {
 }
 
 /**
+ * What a cgroup mount without a cgroup namespace binds in each hierarchy: the container's
+ * cgroup where it has one (`made`), else the one its processes are in, the runtime's own
+ * (a rootless container left out of that hierarchy), as runc binds the init's.
+ */
+export function boundCgroupDirs(plan: CgroupPlan, made: readonly string[]): string[] {
+  return plan.dirs.flatMap((d) => {
+    if (made.includes(d.path)) return [d.path];
+    const rel = posix.relative(d.hierarchy.mountRoot, d.hierarchy.own);
+    return rel.startsWith('..') ? [] : [posix.join(d.hierarchy.mountPoint, rel)];
+  });
+}
+
+/**
  * `scopePath`: under the systemd driver, the scope's cgroup (systemd.ts), which then is
  * the container's cgroup in every hierarchy, in place of linux.cgroupsPath.
  */
