@@ -17,6 +17,7 @@ import { boot, guest, guestSync, stop } from './machine.js';
  *   --suites kernel,conformance,smoke   which suites (default: all three)
  *   --tests 'dist/test/container/x.test.js …'   the kernel test files (default: every
  *       test of test/container, test/security and test/cli)
+ *   --smoke-runtimes runts,runc   whom the smoke test drives (default: both, side by side)
  *   env RUNTS_VM_DIR (image and boot files; default /var/tmp/runts-test-vm),
  *       RUNTS_VM_PORT (ssh on 127.0.0.1; default 10122), RUNTS_VM_ACCEL=tcg, RUNTS_VM_MEM
  */
@@ -31,6 +32,8 @@ function option(name: string, fallback: string): string {
 
 const suites = option('--suites', 'kernel,conformance,smoke').split(',');
 const tests = option('--tests', 'dist/test/container/*.test.js dist/test/security/*.test.js dist/test/cli/*.test.js');
+const RUNTIMES: Record<string, string> = { runts: '/root/runts/bin/runts', runc: '/usr/sbin/runc', crun: '/usr/bin/crun' };
+const smokeRuntimes = option('--smoke-runtimes', 'runts,runc').split(',').map((r) => RUNTIMES[r] ?? r);
 const dir = process.env.RUNTS_VM_DIR ?? '/var/tmp/runts-test-vm';
 const port = Number(process.env.RUNTS_VM_PORT ?? 10122);
 
@@ -65,7 +68,7 @@ async function main(): Promise<number> {
         + 'grep -E "^(not )?ok |^# \\{" /var/tmp/kernel.tap; grep -E -A30 "^ +not ok" /var/tmp/kernel.tap | head -400; exit $s', 50 * 60_000);
     }
     if (suites.includes('smoke')) {
-      await suite('engines smoke (runts | runc)', 'node dist/test/vm/smoke.js /root/runts/bin/runts /usr/sbin/runc', 30 * 60_000);
+      await suite(`engines smoke (${smokeRuntimes.join(' | ')})`, `node dist/test/vm/smoke.js ${smokeRuntimes.join(' ')}`, 30 * 60_000);
     }
     if (suites.includes('conformance')) {
       await suite('conformance', 'node dist/conformance/run.js', 40 * 60_000);
