@@ -74,7 +74,9 @@ export class Sandbox {
    */
   runts(args: string[], opts: { timeout?: number } = {}): { status: number | null; stdout: string; stderr: string } {
     const argv = ['--root', this.root, ...args];
-    const leavesRunning = args[0] === 'create' || (args[0] === 'run' && args.includes('--detach'));
+    // the command is the first word after the global flags (--systemd-cgroup…)
+    const command = args.find((a) => !a.startsWith('-'));
+    const leavesRunning = command === 'create' || (command === 'run' && args.includes('--detach'));
     if (!leavesRunning) {
       const r = spawnSync(RUNTS, argv, { encoding: 'utf8', env: ENV, input: '', timeout: opts.timeout ?? 30_000 });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
