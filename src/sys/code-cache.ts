@@ -55,11 +55,27 @@ function trustedCache(path: string): Buffer | undefined {
   }
 }
 
+/**
+ * Whether this process forks the setup program (create, run, exec: the command word, as
+ * bin/runts finds it). Those compile without the cache: with code from a cache, Node 24's
+ * forked setup processes died on their error path in about 4 of 10 failing creates (the
+ * error report lost, "exited before it was ready"); compiled afresh, never.
+ */
+function forksSetup(): boolean {
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    if (['--root', '--log', '--log-format', '--rootless', '--criu'].includes(args[i])) i++;
+    else if (!args[i].startsWith('-')) return ['create', 'run', 'exec'].includes(args[i]);
+  }
+  return false;
+}
+
 /** require() of a CommonJS file, compiled with its code cache when there is a trusted one. */
 export function requireCached(file: string): unknown {
   const source = readFileSync(file, 'utf8');
   const cachePath = cacheOf(file);
-  const cachedData = trustedCache(cachePath);
+  const cachedData = forksSetup() ? undefined : trustedCache(cachePath);
+  if (cachedData === undefined && forksSetup()) outcomes.push(`${cachePath}: not used: this command forks setup processes`);
   const script = new vm.Script(HEAD + source + TAIL, { filename: file, cachedData });
   if (cachedData) outcomes.push(`${cachePath}: ${script.cachedDataRejected ? 'rejected by V8' : 'accepted'}`);
   compiled.set(file, script);

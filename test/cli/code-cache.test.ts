@@ -31,12 +31,17 @@ t.test('V8 accepts the bundle\'s and the validators\' caches in a real command',
   mkdirSync(join(dir, 'rootfs'));
   // a config the schema rejects: create stops after validating, before anything is built
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ociVersion: '1.3.0', root: { path: 'rootfs' }, process: 5 }));
-  const r = spawnSync(RUNTS, ['--root', join(dir, 'state'), '--debug', 'create', '--bundle', dir, 'cache-probe'], { env, encoding: 'utf8' });
+  // check validates as create does, and forks nothing: it compiles with the caches
+  const r = spawnSync(RUNTS, ['--root', join(dir, 'state'), '--debug', 'check', '--bundle', dir], { env, encoding: 'utf8' });
   t.equal(r.status, 1, 'the config is refused');
-  t.match(r.stderr, /process/, 'for its process');
+  t.match(r.stdout + r.stderr, /process/, 'for its process');
   t.match(r.stderr, /debug: code cache \S+\/runts-[0-9a-f]{16}\.cache: accepted/);
   t.match(r.stderr, /debug: code cache \S+\/validators-[0-9a-f]{16}\.cache: accepted/);
   t.notMatch(r.stderr, /rejected|ignored/);
+  // a command that forks the setup program compiles afresh (sys/code-cache.ts says why)
+  const c = spawnSync(RUNTS, ['--root', join(dir, 'state'), '--debug', 'create', '--bundle', dir, 'cache-probe'], { env, encoding: 'utf8' });
+  t.equal(c.status, 1);
+  t.match(c.stderr, /debug: code cache \S+\/runts-[0-9a-f]{16}\.cache: not used: this command forks setup processes/);
   // state runs from the small bundle of the hot commands
   const s = spawnSync(RUNTS, ['--root', join(dir, 'state'), '--debug', 'state', 'cache-probe'], { env, encoding: 'utf8' });
   t.equal(s.status, 1, 'no such container');
