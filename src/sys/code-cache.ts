@@ -74,8 +74,9 @@ function forksSetup(): boolean {
 export function requireCached(file: string): unknown {
   const source = readFileSync(file, 'utf8');
   const cachePath = cacheOf(file);
-  const cachedData = forksSetup() ? undefined : trustedCache(cachePath);
-  if (cachedData === undefined && forksSetup()) outcomes.push(`${cachePath}: not used: this command forks setup processes`);
+  const forks = forksSetup();
+  const cachedData = forks ? undefined : trustedCache(cachePath);
+  if (forks) outcomes.push(`${cachePath}: not used: this command forks setup processes`);
   const script = new vm.Script(HEAD + source + TAIL, { filename: file, cachedData });
   if (cachedData) outcomes.push(`${cachePath}: ${script.cachedDataRejected ? 'rejected by V8' : 'accepted'}`);
   compiled.set(file, script);
