@@ -19,6 +19,7 @@ import { EPERM } from '../sys/errno.js';
  */
 
 const EXE = '/proc/self/exe';
+const SINGLE_THREADED = '--single-threaded';
 
 function cString(s: string): Buffer {
   return Buffer.from(`${s}\0`, 'utf8');
@@ -79,7 +80,10 @@ export function ensureSealedExecutable(callerFds: number, script = process.argv[
   }
   // Node marks stdio and inherited fds close-on-exec; the new node must get them back.
   for (let fd = 0; fd < 3 + callerFds; fd++) sys.syscall(nr('fcntl'), fd, F_SETFD, 0, 0, 0, 0);
-  const argv = pointerArray([process.argv0, ...process.execArgv, script, ...process.argv.slice(2)], keep);
+  // V8 in one thread: its other threads would map heap pages while this process forks its
+  // setup processes (src/sys/fork.ts), and a forked child runs no thread but the one.
+  const v8 = process.execArgv.includes(SINGLE_THREADED) ? process.execArgv : [...process.execArgv, SINGLE_THREADED];
+  const argv = pointerArray([process.argv0, ...v8, script, ...process.argv.slice(2)], keep);
   const envp = pointerArray(Object.entries(process.env).map(([k, v]) => `${k}=${v}`), keep);
   sys.syscall(nr('execveat'), tree, sys.address(empty), sys.address(argv), sys.address(envp), AT_EMPTY_PATH, 0);
   throw new RuntsError('run the runtime from its read-only executable', { errno: sys.errno() });

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import type { Spec, LinuxIDMapping } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
@@ -136,6 +137,16 @@ function socketPair(fds: number[]): { parentEnd: number; childEnd: number } {
   return { parentEnd, childEnd };
 }
 
+/** How a reaped process ended (a wait status), for an error message. */
+function describeEnd(name: string, status: number): string {
+  const signal = status & 0x7f;
+  return signal === 0 ? `${name} exited with status ${(status >> 8) & 0xff}` : `${name} killed by ${signalName(signal)}`;
+}
+
+function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
+
 function failure(program: Linked, buf: Buffer): RuntsError {
   const a = buf.readInt32LE(4);
   const b = buf.readInt32LE(8);
@@ -207,8 +218,24 @@ export function spawnInit(o: SpawnOptions): number {
       allowed = bound + extra;
       deadline = Date.now() + allowed;
     };
+    // Closed without a report: whether a signal (a crash, a kill from outside) or an exit
+    // ended them says where to look. Reaped here, they are not killed again below.
+    const howEnded = (): string => {
+      const ends: string[] = [];
+      const status = intermediate > 0 ? reap(intermediate, 500) : -1;
+      if (status >= 0) {
+        intermediate = -1;
+        ends.push(describeEnd('setup process', status));
+      }
+      const initStatus = init > 0 ? reap(init, 500) : -1;
+      if (initStatus >= 0) {
+        init = -1;
+        ends.push(describeEnd('init', initStatus));
+      }
+      return ends.length === 0 ? '' : ` (${ends.join(', ')})`;
+    };
     const next = (): number => {
-      if (!readRecord(parentEnd, buf, deadline, late)) throw new RuntsError('container init exited before it was ready');
+      if (!readRecord(parentEnd, buf, deadline, late)) throw new RuntsError(`container init exited before it was ready${howEnded()}`);
       const kind = buf.readInt32LE(0);
       if (kind === MSG_ERROR) throw failure(program, buf);
       if (kind === MSG_PID) init = buf.readInt32LE(4);

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { libc } from './libc.js';
-import { MADV_DOFORK } from './constants.js';
+import { MADV_DOFORK, O_CLOEXEC, SIGKILL } from './constants.js';
+import { syscallNumber } from './syscalls.js';
 import { RuntsError } from '../errors.js';
 
 /**
@@ -44,7 +45,8 @@ function interpretOnly(): void {
   interpreting = true;
 }
 
-function markAllForFork(): void {
+/** Sets every mapping back to MADV_DOFORK; returns the map it marked. */
+function markAllForFork(): string {
   const { madvise } = libc();
   const maps = readFileSync('/proc/self/maps', 'latin1');
   let start = 0;
@@ -53,7 +55,7 @@ function markAllForFork(): void {
     if (end < 0) end = maps.length;
     const line = maps.slice(start, end);
     start = end + 1;
-    if (line.endsWith('[vvar]') || line.endsWith('[vsyscall]') || line.endsWith('[vvar_vclock]')) continue;
+    if (isSpecial(line)) continue;
     const dash = line.indexOf('-');
     const space = line.indexOf(' ');
     if (dash < 0 || space < 0) continue;
@@ -61,20 +63,98 @@ function markAllForFork(): void {
     const to = BigInt('0x' + line.slice(dash + 1, space));
     madvise(from, to - from, MADV_DOFORK);
   }
+  return maps;
+}
+
+function isSpecial(line: string): boolean {
+  return line.endsWith('[vvar]') || line.endsWith('[vsyscall]') || line.endsWith('[vvar_vclock]');
+}
+
+/** The address ranges of a /proc/<pid>/maps or smaps text, special mappings left out. */
+function ranges(text: string, flagged?: string): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  let range: [number, number] | undefined;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
+    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (m) {
+      range = isSpecial(line) ? undefined : [parseInt(m[1], 16), parseInt(m[2], 16)];
+      if (range && flagged === undefined) found.push(range);
+    } else if (range && flagged !== undefined && line.startsWith('VmFlags:') && line.includes(flagged)) {
+      found.push(range);
+    }
+  }
+  return found;
 }
 
 /**
+ * Whether the child got every mapping. V8's threads reserve heap pages with MADV_DONTFORK
+ * ("dc" in smaps) at any time, so one may appear between the marking and the fork, and the
+ * child would fault on it (seen: SIGSEGV in V8's code reading a heap page, the setup's
+ * error report lost). `after`, read just after the fork, holds every mapping the fork
+ * copied or left out: when it equals the map that was marked, none is new; else no
+ * mapping marked "dc" now may lie where `after` has one (mappings made since, and merged
+ * with one made before, are counted too: that errs on the safe side).
+ */
+function copiedWhole(marked: string, after: string): boolean {
+  if (after === marked) return true;
+  const existed = ranges(after);
+  return !ranges(readFileSync('/proc/self/smaps', 'latin1'), ' dc').some(([from, to]) => existed.some(([f, t]) => f < to && from < t));
+}
+
+const FORK_ATTEMPTS = 50;
+
+/**
  * Forks; the child runs `child`, which must never return and must not allocate: it runs
- * pre-built work only, and ends in execve or exit_group.
+ * pre-built work only, and ends in execve or exit_group. The child starts only once the
+ * parent has checked that it got all of the parent's memory; a child that may not have is
+ * killed before it does anything, and the fork is tried again.
  */
 export function fork(child: () => never): number {
   interpretOnly();
   // The collection may map fresh pages with MADV_DONTFORK: mark after it.
   minorGc();
-  markAllForFork();
-  const { fork: sysFork, errno } = libc();
-  const pid = sysFork();
-  if (pid === 0) child();
-  if (pid < 0) throw new RuntsError('fork', { errno: errno() });
-  return pid;
+  const sys = libc();
+  const gate = Buffer.alloc(8);
+  const gateAddress = sys.address(gate);
+  const readNr = syscallNumber('read');
+  const closeNr = syscallNumber('close');
+  const exitNr = syscallNumber('exit_group');
+  for (let attempt = 1; ; attempt++) {
+    if (sys.pipe2(gate, O_CLOEXEC) < 0) throw new RuntsError('pipe2', { errno: sys.errno() });
+    const wait = gate.readInt32LE(0);
+    const release = gate.readInt32LE(4);
+    const marked = markAllForFork();
+    const pid = sys.fork();
+    if (pid === 0) {
+      // Only system calls until the parent's word: the child's memory may be incomplete.
+      // EOF (the parent died, or found a mapping missing) ends it.
+      sys.syscall(closeNr, release, 0, 0, 0, 0, 0);
+      if (sys.syscall(readNr, wait, gateAddress, 1, 0, 0, 0) !== 1) for (;;) sys.syscall(exitNr, 1, 0, 0, 0, 0, 0);
+      sys.syscall(closeNr, wait, 0, 0, 0, 0, 0);
+      child();
+    }
+    const errno = sys.errno();
+    const after = pid > 0 ? readFileSync('/proc/self/maps', 'latin1') : '';
+    closeSync(wait);
+    if (pid < 0) {
+      closeSync(release);
+      throw new RuntsError('fork', { errno });
+    }
+    if (copiedWhole(marked, after)) {
+      writeSync(release, GO);
+      closeSync(release);
+      return pid;
+    }
+    closeSync(release);
+    sys.kill(pid, SIGKILL);
+    sys.waitpid(pid, null, 0);
+    if (attempt === FORK_ATTEMPTS) throw new RuntsError(`fork: the child's memory was incomplete ${FORK_ATTEMPTS} times`);
+  }
 }
+
+const GO = Buffer.from([1]);
