@@ -12,6 +12,7 @@ import vm from 'node:vm';
  * file it belongs to, and the build names that file by a hash of its content, so a cache
  * never meets another version of the code. V8 itself rejects a cache made by another
  * V8, with other flags, or for a source of another length; the file then compiles as usual.
+ * runts runs V8 with `--single-threaded` (bin/runts), and the build makes the caches so.
  */
 
 const HEAD = '(function (exports, require, module, __filename, __dirname) { ';
@@ -55,28 +56,11 @@ function trustedCache(path: string): Buffer | undefined {
   }
 }
 
-/**
- * Whether this process forks the setup program (create, run, exec: the command word, as
- * bin/runts finds it). Those compile without the cache: with code from a cache, Node 24's
- * forked setup processes died on their error path in about 4 of 10 failing creates (the
- * error report lost, "exited before it was ready"); compiled afresh, never.
- */
-function forksSetup(): boolean {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    if (['--root', '--log', '--log-format', '--rootless', '--criu'].includes(args[i])) i++;
-    else if (!args[i].startsWith('-')) return ['create', 'run', 'exec'].includes(args[i]);
-  }
-  return false;
-}
-
 /** require() of a CommonJS file, compiled with its code cache when there is a trusted one. */
 export function requireCached(file: string): unknown {
   const source = readFileSync(file, 'utf8');
   const cachePath = cacheOf(file);
-  const forks = forksSetup();
-  const cachedData = forks ? undefined : trustedCache(cachePath);
-  if (forks) outcomes.push(`${cachePath}: not used: this command forks setup processes`);
+  const cachedData = trustedCache(cachePath);
   const script = new vm.Script(HEAD + source + TAIL, { filename: file, cachedData });
   if (cachedData) outcomes.push(`${cachePath}: ${script.cachedDataRejected ? 'rejected by V8' : 'accepted'}`);
   compiled.set(file, script);
