@@ -1,13 +1,21 @@
 import { getSystemErrorMap } from 'node:util';
 
+let systemErrors: Map<number, [string, string]> | undefined;
+
+/** Node builds the map afresh on every call, some 30 µs: once per process is enough. */
+function systemError(errno: number): [string, string] | undefined {
+  systemErrors ??= getSystemErrorMap();
+  return systemErrors.get(-Math.abs(errno));
+}
+
 /** The name of an errno value ("ENOENT"), or "E<n>" for one Node does not know. */
 export function errnoName(errno: number): string {
-  return getSystemErrorMap().get(-Math.abs(errno))?.[0] ?? `E${errno}`;
+  return systemError(errno)?.[0] ?? `E${errno}`;
 }
 
 /** The errno's text ("no such file or directory"). */
 export function errnoText(errno: number): string {
-  return getSystemErrorMap().get(-Math.abs(errno))?.[1] ?? 'unknown error';
+  return systemError(errno)?.[1] ?? 'unknown error';
 }
 
 export interface RuntsErrorInit {

@@ -106,3 +106,10 @@ t.test('the check sees imports', async (t) => {
   t.ok(graph.get('cli/commands.ts')!.includes('cli/create.ts'), 'a dynamic import');
   t.ok(graph.get('setup/build.ts')!.includes('program/emit.ts'), 'a multi-line import');
 });
+
+t.test('koffi is loaded through src/sys/koffi.ts alone', async (t) => {
+  // koffi's own entry probes for its native module on every start (src/sys/koffi.ts says
+  // what that costs); a module importing the package directly brings that back
+  const direct = files.filter((f) => f !== 'sys/koffi.ts' && /^\s*import\s+(?!type\b)[^;]*from\s*['"]koffi['"]/m.test(readFileSync(join(SRC, f), 'utf8')));
+  t.same(direct, []);
+});

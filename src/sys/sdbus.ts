@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi as loadKoffi, type Koffi } from './koffi.js';
 import { RuntsError } from '../errors.js';
 
 /**
@@ -44,7 +44,8 @@ let cached: SdBusLib | undefined;
 
 function lib(): SdBusLib {
   if (cached) return cached;
-  let so: ReturnType<typeof koffi.load>;
+  const koffi = loadKoffi();
+  let so: ReturnType<Koffi['load']>;
   try {
     so = koffi.load('libsystemd.so.0');
   } catch (err) {
@@ -160,8 +161,8 @@ export class DbusError extends RuntsError {
 }
 
 function errorFields(b: Buffer): { name?: string; message?: string } {
-  const name = koffi.decode(b, 0, 'const char *') as string | null;
-  const message = koffi.decode(b, 8, 'const char *') as string | null;
+  const name = loadKoffi().decode(b, 0, 'const char *') as string | null;
+  const message = loadKoffi().decode(b, 8, 'const char *') as string | null;
   return { name: name ?? undefined, message: message ?? undefined };
 }
 
@@ -247,7 +248,7 @@ function readFirst(sd: SdBusLib, m: unknown, sig: string): DbusValue | undefined
   const c = sig[0];
   const b = Buffer.alloc(8);
   if (sd.readBasic(m, code(c), b) <= 0) return undefined;
-  if (c === 's' || c === 'o' || c === 'g') return koffi.decode(b, 0, 'const char *') as string;
+  if (c === 's' || c === 'o' || c === 'g') return loadKoffi().decode(b, 0, 'const char *') as string;
   if (c === 'b') return b.readInt32LE(0) !== 0;
   if (c === 'u') return b.readUInt32LE(0);
   if (c === 'i') return b.readInt32LE(0);
