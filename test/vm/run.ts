@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   const m = await boot(img, share, port, say);
   const results: [string, string, number][] = [];
   try {
-    const x = guestSync(m, 'mkdir -p /root/runts && tar -xzf /mnt/host/runts.tgz -C /root/runts && echo "/usr/bin/node" > /root/runts/dist/node && '
+    const x = guestSync(m, 'mkdir -p /root/runts && tar -xzf /mnt/host/runts.tgz -C /root/runts && sed -i "1s|.*|/usr/bin/node|" /root/runts/dist/node && '
       + 'systemctl is-system-running; cat /sys/fs/cgroup/cgroup.controllers; aa-status --enabled && echo apparmor on', 600_000);
     say(`guest: ${x.out.replace(/\n/g, '; ')}`);
     const suite = async (name: string, command: string, timeoutMs: number) => {
