@@ -49,20 +49,7 @@ function interpretOnly(): void {
 function markAllForFork(): string {
   const { madvise } = libc();
   const maps = readFileSync('/proc/self/maps', 'latin1');
-  let start = 0;
-  while (start < maps.length) {
-    let end = maps.indexOf('\n', start);
-    if (end < 0) end = maps.length;
-    const line = maps.slice(start, end);
-    start = end + 1;
-    if (isSpecial(line)) continue;
-    const dash = line.indexOf('-');
-    const space = line.indexOf(' ');
-    if (dash < 0 || space < 0) continue;
-    const from = BigInt('0x' + line.slice(0, dash));
-    const to = BigInt('0x' + line.slice(dash + 1, space));
-    madvise(from, to - from, MADV_DOFORK);
-  }
+  for (const [from, to] of ranges(maps)) madvise(from, to - from, MADV_DOFORK);
   return maps;
 }
 
