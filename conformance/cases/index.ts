@@ -54,6 +54,7 @@ import { cases as process_rlimits } from './process_rlimits.js';
 import { cases as process_rlimits_fail } from './process_rlimits_fail.js';
 import { cases as process_user } from './process_user.js';
 import { cases as root_readonly_true } from './root_readonly_true.js';
+import { cases as rootless } from './rootless.js';
 import { cases as security_cwd } from './security_cwd.js';
 import { cases as security_exe } from './security_exe.js';
 import { cases as security_fds } from './security_fds.js';
@@ -115,6 +116,7 @@ export const allCases: Case[] = [
   ...linux_seccomp_notify,
   ...linux_sysctl,
   ...linux_uid_mappings,
+  ...rootless,
   ...linux_cgroups_blkio,
   ...linux_cgroups_cpus,
   ...linux_cgroups_devices,
