@@ -113,7 +113,8 @@ t.test('as an unprivileged user', { skip: !haveTools && 'needs useradd, runuser 
 
   t.test('create, start, exec, kill, delete', async (t) => {
     config(['sleep', '1000']);
-    t.equal(runts(['create', 'c1']).status, 0, 'create');
+    const created = runts(['create', 'c1']);
+    t.equal(created.status, 0, `create ${created.out}`);
     const state = JSON.parse(readFileSync(join(root, 'c1', 'state.json'), 'utf8'));
     t.equal(state.owner, NAME);
     const status = readFileSync(`/proc/${state.pid}/status`, 'utf8');
