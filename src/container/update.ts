@@ -6,7 +6,7 @@ import { withLock } from './lock.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups } from '../linux/cgroups/plan.js';
 import { updateCgroups } from '../linux/cgroups/apply.js';
-import { managerFacts, resourceProperties, setScopeProperties, withManager } from '../linux/cgroups/systemd.js';
+import { limitProperties, managerFacts, setScopeProperties, withManager } from '../linux/cgroups/systemd.js';
 import * as log from '../log.js';
 
 /** Resource groups whose fields an update changes one by one; anything else is replaced. */
@@ -63,9 +63,7 @@ export function updateContainer(root: string, id: string, update: LinuxResources
     if (scope) {
       const v = host.hierarchies[0]?.version ?? 1;
       withManager(scope.manager, (bus) => {
-        const { devices: _devices, ...rest } = config.linux?.resources ?? {};
-        const props = resourceProperties(rest, managerFacts(bus, v)).filter(([name]) => !name.startsWith('Device'));
-        setScopeProperties(bus, scope, props);
+        setScopeProperties(bus, scope, limitProperties(config.linux?.resources, managerFacts(bus, v)));
       });
     }
     // Device rules are planned again with the rest; only the limits are written.

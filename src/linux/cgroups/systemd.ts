@@ -167,7 +167,12 @@ export interface ManagerFacts {
 
 /** The unit properties runc gives for linux.resources (genV1/genV2ResourcesProperties). */
 export function resourceProperties(r: LinuxResources | undefined, facts: ManagerFacts): UnitProperty[] {
-  const props = deviceProperties(r, facts.devices);
+  return [...deviceProperties(r, facts.devices), ...limitProperties(r, facts)];
+}
+
+/** The properties of the limits, without the device rules: what `update` changes. */
+export function limitProperties(r: LinuxResources | undefined, facts: ManagerFacts): UnitProperty[] {
+  const props: UnitProperty[] = [];
   const v2 = facts.cgroupVersion === 2;
   const m = r?.memory;
   if (set(m?.limit)) props.push(prop(v2 ? 'MemoryMax' : 'MemoryLimit', 't', limit(m.limit)));
