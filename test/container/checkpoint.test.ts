@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, baseConfig, sharedRootfs, sleep, until } from '../helpers/containers.js';
-import { criuBinary } from '../../src/linux/criu.js';
+import { criuBinary, criuLogError, dumpArgs, restoreArgs } from '../../src/linux/criu.js';
 
 /**
  * checkpoint and restore through CRIU. What CRIU can do depends on the kernel: where
@@ -215,4 +215,30 @@ t.test('features and check say what criu can do here', { skip }, async (t) => {
   const line = r.stdout.split('\n').find((l) => l.includes('criu check'));
   if (criuWorks) t.equal(line, 'ok: criu check passes: checkpoint and restore can be used');
   else t.match(line, /^warning: checkpoint and restore cannot work here: criu check: .+/);
+});
+
+t.test('criu\'s arguments and its log, without criu', async (t) => {
+  const log = [
+    '(00.01) vdso: Parsing at 7fb2',
+    '(00.02) Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds',
+    '(00.03) Error (criu/kerndat.c:1615): kerndat_vdso_fill_symtable failed when initializing kerndat.',
+    '(00.04) Found mmap_min_addr 0x10000',
+    '(00.05) Error (criu/crtools.c:260): Could not initialize kernel features detection.',
+    '',
+  ].join('\n');
+  t.equal(criuLogError(log), 'vdso: Unexpected rt vDSO area bounds; Could not initialize kernel features detection.', 'the cause, then what failed');
+  t.equal(criuLogError('(00.02) Error (criu/cr-dump.c:1): one\n'), 'one');
+  t.equal(criuLogError('(00.01) all went well\n'), undefined);
+
+  const dump = dumpArgs({ pid: 42, rootfs: '/b/rootfs', imagePath: '/i', workPath: '/w', external: ['/data', '/proc/kcore'], statusFd: 7, parentPath: '../pre' });
+  t.same(dump.slice(0, 3), ['dump', '--tree', '42']);
+  t.same(dump.filter((a, i) => dump[i - 1] === '--ext-mount-map'), ['/data:/data', '/proc/kcore:/proc/kcore'], 'external mounts keyed by their mount points');
+  t.same(dump.filter((a, i) => ['--status-fd', '--prev-images-dir', '--manage-cgroups=soft'].includes(dump[i - 1] ?? '') || a === '--manage-cgroups=soft'), ['--manage-cgroups=soft', '3', '../pre'], 'status fd as criu\'s fd 3; soft cgroups by default');
+  t.ok(dump.includes('--track-mem'), 'a parent means memory tracking');
+  const pre = dumpArgs({ pid: 1, rootfs: '/r', imagePath: '/i', workPath: '/w', external: [], preDump: true, manageCgroupsMode: 'ignore' });
+  t.same([pre[0], pre.includes('--manage-cgroups=ignore'), pre[pre.indexOf('--log-file') + 1]], ['pre-dump', true, 'pre-dump.log']);
+
+  const restore = restoreArgs({ root: '/s/criu-root', pidFile: '/s/criu.pid', imagePath: '/i', workPath: '/w', external: [{ destination: '/data', source: '/host/data' }], inheritFds: [{ fd: 3, key: 'pipe:[123]' }] });
+  t.same(restore.filter((a, i) => ['--ext-mount-map', '--inherit-fd', '--root'].includes(restore[i - 1] ?? '')), ['/s/criu-root', '/data:/host/data', 'fd[3]:pipe:[123]']);
+  t.ok(restore.includes('--restore-sibling') && restore.includes('--restore-detached'), 'the restored init is a child of runts, criu exits');
 });
