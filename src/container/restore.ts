@@ -14,7 +14,8 @@ import { bindMounts, mountPoint, restoreArgs, runCriu, type CriuCommon } from '.
 import { procStat } from './proc.js';
 import { containerDir, ensureRoot, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
-import { DESCRIPTORS } from './checkpoint.js';
+import { CRIU_ROOT } from './restore-root.js';
+import { DESCRIPTORS, ensureDir } from './checkpoint.js';
 import * as log from '../log.js';
 
 const SIGKILL = 9;
@@ -26,8 +27,6 @@ export interface RestoreOptions extends CriuCommon {
   rootless?: boolean;
 }
 
-/** Where the rootfs is bound for criu, in the state directory (runc's name). */
-const CRIU_ROOT = 'criu-root';
 const CRIU_PID = 'criu.pid';
 
 /** What the images must hold: criu's inventory, written by every dump. */
@@ -102,11 +101,17 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
   const sys = libc();
   const criuRoot = join(dir, CRIU_ROOT);
   let mounted = false;
+  const unbind = () => {
+    if (!mounted) return;
+    if (sys.umount2(criuRoot, MNT_DETACH) < 0) throw new RuntsError(`unmount ${criuRoot}`, { errno: sys.errno() });
+    mounted = false;
+    rmdirSync(criuRoot);
+  };
   try {
     return withLock(root, id, () => {
       writeCreating(root, id, { cgroups: plannedCgroups(plan) });
       made.cgroups = createCgroups(plan);
-      mkdirSync(o.workPath, { recursive: true, mode: 0o700 });
+      ensureDir(o.workPath, 'work path');
       // criu restores the mount namespace onto a mount point of its own
       mkdirSync(criuRoot);
       if (sys.mount(rootfs, criuRoot, null, MS_BIND | MS_REC, null) < 0) {
@@ -124,9 +129,7 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
         runCriu('restore', args, join(o.workPath, 'restore.log'), inheritFds.map((f) => f.fd));
       } finally {
         // a restored tree holds its own copy of the mount in its namespace
-        sys.umount2(criuRoot, MNT_DETACH);
-        mounted = false;
-        rmdirSync(criuRoot);
+        unbind();
       }
       const pid = (made.pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10));
       const stat = procStat(pid);
@@ -155,9 +158,14 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
       sys.kill(made.pid, SIGKILL);
       reap(made.pid);
     }
-    if (mounted) sys.umount2(criuRoot, MNT_DETACH);
     if (made.cgroups) removeCgroups(made.cgroups);
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      // never a recursive removal while the rootfs is bound inside the state directory
+      unbind();
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // the rootfs stays bound there: the directory too, for delete --force
+    }
     throw err;
   }
 }
