@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox, baseConfig, sharedRootfs, sleep, until } from '../helpers/containers.js';
+import { RUNTS, Sandbox, baseConfig, sharedRootfs, sleep, until } from '../helpers/containers.js';
 import { criuBinary, criuLogError, dumpArgs, restoreArgs } from '../../src/linux/criu.js';
 
 /**
@@ -90,6 +90,33 @@ t.test('checkpoint --leave-running keeps the container; restore refuses its id',
   t.ok(await until(() => count(pid) > before), 'and counts');
   const again = sb.runts(['restore', '--detach', '--image-path', images, '--bundle', bundle, 'lr']);
   t.same([again.status, again.stderr.trim()], [1, 'container with id exists: lr']);
+});
+
+t.test('restore in the foreground: the restored init is runts\' child, its end ends runts, the container is deleted', { skip: skip || (criuWorks ? false : 'criu check fails on this kernel') }, async (t) => {
+  const sb = new Sandbox(t);
+  const { bundle } = counterBundle(sb);
+  await running(sb, t, 'fg', bundle);
+  const images = join(sb.dir, 'images');
+  const dumped = sb.runts(['checkpoint', '--image-path', images, 'fg']);
+  t.equal(dumped.status, 0, dumped.stderr);
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  delete env.NODE_EXTRA_CA_CERTS;
+  const runts = spawn(RUNTS, ['--root', sb.root, 'restore', '--image-path', images, '--bundle', bundle, 'fg'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  runts.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => runts.on('exit', (code) => r(code)));
+  t.teardown(() => {
+    runts.kill('SIGKILL');
+  });
+  const restored = () => existsSync(join(sb.root, 'fg', 'state.json')) && sb.state('fg').status === 'running';
+  t.ok(await until(restored, 120_000), `restored: ${stderr}`);
+  const pid = sb.state('fg').pid as number;
+  const ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  t.equal(ppid, runts.pid, 'the restored init is a child of runts');
+  t.equal(sb.runts(['kill', 'fg', 'KILL']).status, 0);
+  t.equal(await exited, 137, 'runts exits with the init\'s status');
+  t.notOk(existsSync(join(sb.root, 'fg')), 'and has deleted the container');
 });
 
 t.test('checkpoint on a kernel CRIU cannot work with: one line with CRIU\'s message, the container runs on', { skip: skip || (criuWorks ? 'criu check passes here' : false) }, async (t) => {
