@@ -6,7 +6,7 @@ import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import { MNT_DETACH, MS_BIND, MS_REC } from '../sys/constants.js';
 import { reap } from '../sys/wait.js';
-import { rootfsPath } from '../linux/mounts.js';
+import { bindSource, rootfsPath } from '../linux/mounts.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups, type CgroupPlan } from '../linux/cgroups/plan.js';
 import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
@@ -119,7 +119,7 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
       }
       mounted = true;
       const pidFile = join(dir, CRIU_PID);
-      const external = bindMounts(spec).map((m) => ({ destination: mountPoint(m.destination), source: m.source ?? '' }));
+      const external = bindMounts(spec).map((m) => ({ destination: mountPoint(m.destination), source: bindSource(m, bundle) }));
       // the dump named the masked files; a key it did not use is left unused
       for (const p of spec.linux?.maskedPaths ?? []) external.push({ destination: mountPoint(p), source: '/dev/null' });
       // our stdio fds that replace pipes are criu's fds 3, 4, …
@@ -131,7 +131,12 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
         // a restored tree holds its own copy of the mount in its namespace
         unbind();
       }
-      const pid = (made.pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10));
+      let pid: number;
+      try {
+        pid = made.pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+      } catch (err) {
+        throw RuntsError.fromNode('restore: read the pid criu wrote', err);
+      }
       const stat = procStat(pid);
       if (!stat) throw new RuntsError(`restore: the restored init ${pid} is gone`);
       const state: ContainerState = {
