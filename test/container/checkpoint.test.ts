@@ -21,8 +21,13 @@ const rootfs = criu ? sharedRootfs(t) : '';
 /** A shell counting into /tmp/count (a tmpfs of the container's), its stdio the container's /dev/null. */
 const COUNTER = 'exec </dev/null >/dev/null 2>&1; i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done';
 
+/** The counter, with a host directory bound on /data: an external mount to CRIU. */
 function counterBundle(sb: Sandbox): { bundle: string; cgroupsPath: string } {
   const config = baseConfig(rootfs, ['sh', '-c', COUNTER]);
+  const data = join(sb.dir, 'data');
+  mkdirSync(data, { recursive: true });
+  writeFileSync(join(data, 'hello'), 'from the host\n');
+  config.mounts.push({ destination: '/data', type: 'bind', source: data, options: ['rbind', 'ro'] });
   const bundle = sb.bundle(config);
   return { bundle, cgroupsPath: config.linux.cgroupsPath };
 }
@@ -68,6 +73,7 @@ t.test('checkpoint and restore: the restored container goes on counting', { skip
   t.equal(Number(readFileSync(pidFile, 'utf8')), state.pid, '--pid-file too');
   t.match(readFileSync(`/proc/${state.pid}/cmdline`, 'latin1'), /^sh\0-c\0/, '/proc shows the restored shell');
   t.ok(cgroupDir(cgroupsPath), 'the restored container has its cgroup');
+  t.equal(readFileSync(`/proc/${state.pid}/root/data/hello`, 'utf8'), 'from the host\n', 'and its bind mount');
   const after = count(state.pid);
   t.ok(await until(() => count(state.pid) > after + 2), `the counter goes on from ${after}`);
 
