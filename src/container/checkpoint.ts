@@ -45,6 +45,16 @@ function externalMounts(state: ContainerState): string[] {
   return [...new Set([...binds, ...maskedFiles.map(mountPoint)])];
 }
 
+/** The inode of the network namespace the config has the container join, if it does. */
+function joinedNetNs(state: ContainerState): number | undefined {
+  if (!state.config.linux?.namespaces?.some((n) => n.type === 'network' && n.path)) return undefined;
+  try {
+    return statSync(`/proc/${state.pid}/ns/net`).ino;
+  } catch (err) {
+    throw RuntsError.fromNode(`network namespace of ${state.pid}`, err);
+  }
+}
+
 /** What the init's fds 0-2 are ("pipe:[123]", "/dev/null"): restore gives pipes new ends. */
 function descriptors(pid: number): string[] {
   return [0, 1, 2].map((fd) => {
@@ -79,6 +89,7 @@ export function checkpointContainer(root: string, id: string, o: CheckpointOptio
       rootfs: state.rootfs,
       freezerCgroup: state.cgroups ? freezerDir(state.cgroups) : undefined,
       external: externalMounts(state),
+      joinedNetNs: joinedNetNs(state),
     });
     const logName = o.preDump ? 'pre-dump.log' : 'dump.log';
     runCriu(o.preDump ? 'checkpoint (pre-dump)' : 'checkpoint', args, join(o.workPath, logName), o.statusFd === undefined ? [] : [o.statusFd]);

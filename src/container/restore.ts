@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
@@ -10,7 +10,7 @@ import { bindSource, rootfsPath } from '../linux/mounts.js';
 import { readCgroupHost } from '../linux/cgroups/host.js';
 import { planCgroups, type CgroupPlan } from '../linux/cgroups/plan.js';
 import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
-import { bindMounts, mountPoint, restoreArgs, runCriu, type CriuCommon } from '../linux/criu.js';
+import { EXTERNAL_NET_NS, bindMounts, mountPoint, restoreArgs, runCriu, type CriuCommon } from '../linux/criu.js';
 import { procStat } from './proc.js';
 import { containerDir, ensureRoot, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -97,7 +97,7 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntsError(`container with id exists: ${id}`);
     throw RuntsError.fromNode(`create state directory ${dir}`, err);
   }
-  const made: { cgroups?: CgroupState; pid?: number } = {};
+  const made: { cgroups?: CgroupState; pid?: number; netNsFd?: number } = {};
   const sys = libc();
   const criuRoot = join(dir, CRIU_ROOT);
   let mounted = false;
@@ -122,11 +122,21 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
       const external = bindMounts(spec).map((m) => ({ destination: mountPoint(m.destination), source: bindSource(m, bundle) }));
       // the dump named the masked files; a key it did not use is left unused
       for (const p of spec.linux?.maskedPaths ?? []) external.push({ destination: mountPoint(p), source: '/dev/null' });
-      // our stdio fds that replace pipes are criu's fds 3, 4, …
-      const inherit = inheritFds.map((f, i) => ({ fd: 3 + i, key: f.key }));
+      // the network namespace the config joins is given back to criu for the dump's reference
+      const netNs = spec.linux?.namespaces?.find((n) => n.type === 'network' && n.path);
+      if (netNs?.path) {
+        try {
+          made.netNsFd = openSync(netNs.path, 'r');
+        } catch (err) {
+          throw RuntsError.fromNode(`open network namespace ${netNs.path}`, err, 'linux.namespaces');
+        }
+      }
+      const ours = [...inheritFds, ...(made.netNsFd !== undefined ? [{ fd: made.netNsFd, key: EXTERNAL_NET_NS }] : [])];
+      // our fds are criu's fds 3, 4, …
+      const inherit = ours.map((f, i) => ({ fd: 3 + i, key: f.key }));
       const args = [...restoreArgs({ ...o, root: criuRoot, pidFile, external, inheritFds: inherit }), ...cgroupRoots(plan)];
       try {
-        runCriu('restore', args, join(o.workPath, 'restore.log'), inheritFds.map((f) => f.fd));
+        runCriu('restore', args, join(o.workPath, 'restore.log'), ours.map((f) => f.fd));
       } finally {
         // a restored tree holds its own copy of the mount in its namespace
         unbind();
@@ -172,5 +182,7 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
       // the rootfs stays bound there: the directory too, for delete --force
     }
     throw err;
+  } finally {
+    if (made.netNsFd !== undefined) closeSync(made.netNsFd);
   }
 }

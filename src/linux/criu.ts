@@ -42,7 +42,12 @@ export interface DumpOptions extends CriuCommon {
   freezerCgroup?: string;
   /** Mount points in the container whose file comes from outside its rootfs. */
   external: string[];
+  /** The inode of a network namespace the container joined (linux.namespaces path), not its own. */
+  joinedNetNs?: number;
 }
+
+/** criu's key for a joined network namespace, given back on restore (runc's name). */
+export const EXTERNAL_NET_NS = 'extRootNetNS';
 
 export interface RestoreOptions extends CriuCommon {
   /** Where the container's rootfs is bound for criu. */
@@ -50,7 +55,7 @@ export interface RestoreOptions extends CriuCommon {
   pidFile: string;
   /** Each external mount point and the host path restored on it. */
   external: { destination: string; source: string }[];
-  /** Each stdio descriptor the dump recorded as a pipe, and criu's fd that replaces it. */
+  /** criu's fds that replace what the dump recorded as external (stdio pipes, a joined network namespace). */
   inheritFds: { fd: number; key: string }[];
 }
 
@@ -110,6 +115,8 @@ export function dumpArgs(o: DumpOptions): string[] {
     // the caller's status fd is criu's fd 3 (runCriu's passFds)
     ...(o.statusFd !== undefined ? ['--status-fd', '3'] : []),
     ...(o.pageServer ? ['--page-server', '--address', o.pageServer.address, '--port', String(o.pageServer.port)] : []),
+    // a joined namespace is the host's to keep: only a reference goes into the images
+    ...(o.joinedNetNs !== undefined ? ['--external', `net[${o.joinedNetNs}]:${EXTERNAL_NET_NS}`] : []),
     // a mount point's own path is its key in the images
     ...o.external.flatMap((dest) => ['--ext-mount-map', `${dest}:${dest}`]),
   ];

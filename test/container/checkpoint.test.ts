@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RUNTS, Sandbox, baseConfig, sharedRootfs, sleep, until } from '../helpers/containers.js';
 import { criuBinary, criuLogError, dumpArgs, restoreArgs } from '../../src/linux/criu.js';
@@ -96,6 +96,26 @@ t.test('checkpoint --leave-running keeps the container; restore refuses its id',
   t.ok(await until(() => count(pid) > before), 'and counts');
   const again = sb.runts(['restore', '--detach', '--image-path', images, '--bundle', bundle, 'lr']);
   t.same([again.status, again.stderr.trim()], [1, 'container with id exists: lr']);
+});
+
+t.test('a joined network namespace stays the host\'s: the restored container joins it again', { skip: skip || (criuWorks ? false : 'criu check fails on this kernel') }, async (t) => {
+  const sb = new Sandbox(t);
+  const name = `runts-ck-${process.pid}`;
+  t.equal(spawnSync('ip', ['netns', 'add', name]).status, 0, 'ip netns add');
+  t.teardown(() => {
+    spawnSync('ip', ['netns', 'delete', name]);
+  });
+  const config = baseConfig(rootfs, ['sh', '-c', COUNTER]);
+  config.linux.namespaces = config.linux.namespaces.map((n: any) => (n.type === 'network' ? { type: 'network', path: `/run/netns/${name}` } : n));
+  const bundle = sb.bundle(config);
+  await running(sb, t, 'nn', bundle);
+  const images = join(sb.dir, 'images');
+  const dumped = sb.runts(['checkpoint', '--image-path', images, 'nn']);
+  t.equal(dumped.status, 0, dumped.stderr);
+  const restored = sb.runts(['restore', '--detach', '--image-path', images, '--bundle', bundle, 'nn']);
+  t.equal(restored.status, 0, restored.stderr);
+  const pid = sb.state('nn').pid as number;
+  t.equal(statSync(`/proc/${pid}/ns/net`).ino, statSync(`/run/netns/${name}`).ino, 'the restored init is in the named namespace');
 });
 
 t.test('restore in the foreground: the restored init is runts\' child, its end ends runts, the container is deleted', { skip: skip || (criuWorks ? false : 'criu check fails on this kernel') }, async (t) => {
@@ -269,6 +289,8 @@ t.test('criu\'s arguments and its log, without criu', async (t) => {
   const after = (flag: string) => dump[dump.indexOf(flag) + 1];
   t.same([after('--status-fd'), after('--prev-images-dir'), dump.includes('--manage-cgroups=soft')], ['3', '../pre', true], 'status fd as criu\'s fd 3; soft cgroups by default');
   t.ok(dump.includes('--track-mem'), 'a parent means memory tracking');
+  const joined = dumpArgs({ pid: 1, rootfs: '/r', imagePath: '/i', workPath: '/w', external: [], joinedNetNs: 4026532000 });
+  t.equal(joined[joined.indexOf('--external') + 1], 'net[4026532000]:extRootNetNS', 'a joined network namespace is external');
   const pre = dumpArgs({ pid: 1, rootfs: '/r', imagePath: '/i', workPath: '/w', external: [], preDump: true, manageCgroupsMode: 'ignore' });
   t.same([pre[0], pre.includes('--manage-cgroups=ignore'), pre[pre.indexOf('--log-file') + 1]], ['pre-dump', true, 'pre-dump.log']);
 
