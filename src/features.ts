@@ -5,6 +5,7 @@ import { memoryPolicyFeatures } from './linux/mempolicy.js';
 import { CAPABILITIES, NAMESPACE_FILES } from './spec/linux-names.js';
 import { VERSION, SPEC_VERSION } from './version.js';
 import { sdBusAvailable } from './sys/sdbus.js';
+import { criuBinary } from './linux/criu.js';
 
 /**
  * What runts implements, one switch per feature: the change that makes a feature work
@@ -23,7 +24,7 @@ const IMPLEMENTED = {
   idmapMounts: true,
   netDevices: true,
   memoryPolicy: true,
-  checkpoint: false,
+  checkpoint: true,
 } satisfies Record<string, boolean>;
 
 /** The lifecycle hooks of config.json that runts runs. */
@@ -58,7 +59,8 @@ export function featuresDocument(): Features {
     },
     annotations: {
       'io.github.runts.version': VERSION,
-      'io.github.runts.checkpoint.enabled': String(IMPLEMENTED.checkpoint),
+      // checkpoint and restore run criu, which a host may lack (`check` asks criu whether this kernel lets it work)
+      'io.github.runts.checkpoint.enabled': String(IMPLEMENTED.checkpoint && criuBinary() !== undefined),
     },
   };
 }

@@ -11,6 +11,7 @@ import { probeSystemd, systemdScope } from '../linux/cgroups/systemd.js';
 import { mountOptionProblems } from '../linux/fs-context.js';
 import { apparmorProfileLoaded } from '../linux/process-attributes.js';
 import { featuresDocument } from '../features.js';
+import { criuCheck } from '../linux/criu.js';
 import { writeStdout } from '../log.js';
 import { decideRootless } from '../container/rootless.js';
 import { ownIdOnly } from '../linux/rootless-maps.js';
@@ -320,6 +321,14 @@ function checkDevicesAndMounts(spec: Spec, out: Report): void {
   }
 }
 
+/** Whether checkpoint and restore can work here: what `criu check` says of this kernel. */
+function checkCriu(out: Report): void {
+  const problem = criuCheck();
+  // the container runs either way: only checkpoint and restore need criu
+  if (problem === undefined) out.ok('criu check passes: checkpoint and restore can be used');
+  else out.warning(`checkpoint and restore cannot work here: criu check: ${problem}`);
+}
+
 export async function run(opts: { bundle: string }, globals: GlobalOptions, _name: string): Promise<number> {
   const bundle = resolve(opts.bundle);
   const out = new Report();
@@ -340,6 +349,7 @@ export async function run(opts: { bundle: string }, globals: GlobalOptions, _nam
   checkCapabilities(spec, out);
   checkSecurity(spec, out);
   checkDevicesAndMounts(spec, out);
+  checkCriu(out);
   out.print();
   return out.problems > 0 ? 1 : 0;
 }

@@ -21,4 +21,6 @@ export const COMMANDS: Record<string, Loader> = {
   features: () => import('./features.js'),
   spec: () => import('./spec.js'),
   check: () => import('./check.js'),
+  checkpoint: () => import('./checkpoint.js'),
+  restore: () => import('./restore.js'),
 };

@@ -8,6 +8,7 @@ import { defaultRoot } from '../container/rootless.js';
 import type { GlobalOptions } from './options.js';
 import { COMMANDS } from './commands.js';
 import { runCommand, type Invocation } from './invoke.js';
+import { MANAGE_CGROUPS_MODES } from '../linux/criu.js';
 
 /**
  * The whole command line as commander reads it: help, usage errors and the commands the
@@ -196,6 +197,52 @@ export function buildProgram(invoke: (c: Invocation) => Promise<number | void> =
     .argument('<container-id>')
     .option('--interval <duration>', 'set the stats collection interval', '5s')
     .option('--stats', 'display the container\'s stats then exit', false)
+    .action(action(program, invoke));
+
+  const manageCgroupsMode = () =>
+    new Option('--manage-cgroups-mode <mode>', 'cgroups mode: soft (default), full, strict or ignore').choices([...MANAGE_CGROUPS_MODES]);
+
+  program
+    .command('checkpoint')
+    .description('checkpoint a running container (with criu)')
+    .argument('<container-id>')
+    .option('--image-path <path>', 'path for saving criu image files (default: ./checkpoint)')
+    .option('--work-path <path>', 'path for saving work files and logs (default: the image path)')
+    .option('--parent-path <path>', 'path for previous criu image files in pre-dump, relative to the image path')
+    .option('--leave-running', 'leave the process running after checkpointing', false)
+    .option('--tcp-established', 'allow open tcp connections', false)
+    .option('--ext-unix-sk', 'allow external unix sockets', false)
+    .option('--shell-job', 'allow shell jobs', false)
+    .option('--lazy-pages', 'use userfaultfd to lazily restore memory pages', false)
+    .option('--status-fd <fd>', 'criu writes \\0 to this FD once lazy-pages is ready', '-1')
+    .option('--page-server <address:port>', 'ADDRESS:PORT of the page server')
+    .option('--file-locks', 'handle file locks, for safety', false)
+    .option('--pre-dump', 'dump container\'s memory information only, leave the container running after this', false)
+    .addOption(manageCgroupsMode())
+    .option('--empty-ns <ns>', 'create a namespace, but don\'t restore its properties (network)')
+    .option('--auto-dedup', 'enable auto deduplication of memory images', false)
+    .action(action(program, invoke));
+
+  program
+    .command('restore')
+    .description('restore a container from a previous checkpoint (with criu)')
+    .argument('<container-id>')
+    .option('--console-socket <path>', 'path to an AF_UNIX socket which will receive the pty master fd')
+    .option('--image-path <path>', 'path to criu image files for restoring (default: ./checkpoint)')
+    .option('--work-path <path>', 'path for saving work files and logs (default: the image path)')
+    .option('--tcp-established', 'allow open tcp connections', false)
+    .option('--ext-unix-sk', 'allow external unix sockets', false)
+    .option('--shell-job', 'allow shell jobs', false)
+    .option('--file-locks', 'handle file locks, for safety', false)
+    .addOption(manageCgroupsMode())
+    .option('-b, --bundle <dir>', 'path to the root of the bundle directory', '.')
+    .option('-d, --detach', 'detach from the container\'s process', false)
+    .option('--pid-file <file>', 'file to write the process id to')
+    .option('--no-subreaper', 'disable the use of the subreaper used to reap reparented processes')
+    .option('--no-pivot', 'do not use pivot_root to jail the process inside the rootfs')
+    .option('--empty-ns <ns>', 'create a namespace, but don\'t restore its properties (network)')
+    .option('--auto-dedup', 'enable auto deduplication of memory images', false)
+    .option('--lazy-pages', 'use userfaultfd to lazily restore memory pages', false)
     .action(action(program, invoke));
 
   program

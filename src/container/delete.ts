@@ -7,6 +7,7 @@ import { isAlive } from './proc.js';
 import { signalContainer } from './kill.js';
 import { removeCgroups } from '../linux/cgroups/apply.js';
 import { runHooks } from '../linux/hooks.js';
+import { unbindRestoreRoot } from './restore-root.js';
 
 const SIGKILL = 9;
 
@@ -53,6 +54,9 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
       // the creating record names the cgroups, and so the processes, it may have made.
       const cgroups = readCreating(root, id)?.cgroups;
       if (cgroups) removeCgroups(cgroups);
+      // A restore that died may have left the rootfs bound inside: unbound first, so
+      // that removing the directory does not reach into the rootfs.
+      unbindRestoreRoot(dir);
       rmSync(dir, { recursive: true, force: true });
       return;
     }

@@ -75,7 +75,9 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
     p.sys('close', [o.rootFd], step);
   }
   emitEnterCwd(e, process.cwd);
+  // a session of its own, as runc's exec'd processes have (see build.ts)
   if (o.console) emitConsole(e, process, o.console, false);
+  else p.sys('setsid', [], { what: 'start a session of the process\'s own' });
   emitPassFds(e, o.extraFds);
   emitCredentials(e, o.spec, o.capabilities, o.lastCap, o.joinFds.some((j) => j.type === 'user'), o.socketFd);
   const exe = emitLookup(e, process);

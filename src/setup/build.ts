@@ -152,6 +152,9 @@ export function buildInit(o: InitOptions): InitProgram {
   // --- container init ---
   p.place(init);
   p.sys('umask', [0], { what: 'clear umask for setup' });
+  // As runc's init: a session of its own, not the caller's (CRIU dumps only a tree whose
+  // sessions start inside it); with a terminal, the console makes that session.
+  if (!o.console) p.sys('setsid', [], { what: 'start a session of the container\'s own' });
   if (o.sessionKeyring !== undefined) emitSessionKeyring(e, o.sessionKeyring, Boolean(joinUser) || o.namespaces.newUser, true);
   emitPrepareRoot(e, spec, o.rootfs);
   emitMounts(e, spec, o.bundle, { cgroupDirs: o.boundCgroupDirs ?? o.cgroupDirs, detached: o.detached, sources: o.mountSources, runtimeInUserNamespace: o.runtimeInUserNamespace });

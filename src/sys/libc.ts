@@ -21,6 +21,8 @@ export interface Libc {
   /** recvmsg(2) with a prepared struct msghdr whose pointers are addresses. */
   recvmsg: (fd: number, msg: Buffer, flags: number) => number;
   mkfifo: (path: string, mode: number) => number;
+  mount: (source: string, target: string, type: string | null, flags: number, data: string | null) => number;
+  umount2: (target: string, flags: number) => number;
   pipe2: (fds: Buffer, flags: number) => number;
   poll: (fds: Buffer, n: number, timeout: number) => number;
   prctl: (op: number, a: Arg, b: Arg, c: Arg, d: Arg) => number;
@@ -53,6 +55,8 @@ export function libc(): Libc {
     setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
     recvmsg: lib.func('long recvmsg(int, void *, int)'),
     mkfifo: lib.func('int mkfifo(const char *, uint32_t)'),
+    mount: lib.func('int mount(const char *, const char *, const char *, unsigned long, const char *)'),
+    umount2: lib.func('int umount2(const char *, int)'),
     pipe2: lib.func('int pipe2(void *, int)'),
     poll: lib.func('int poll(void *, unsigned long, int)'),
     prctl: lib.func('int prctl(int, unsigned long, unsigned long, unsigned long, unsigned long)'),

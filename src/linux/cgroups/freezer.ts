@@ -30,6 +30,11 @@ function freezerOf(state: CgroupState): Freezer | undefined {
   return undefined;
 }
 
+/** The cgroup whose freezer holds the container (criu dump freezes the tree through it). */
+export function freezerDir(state: CgroupState): string | undefined {
+  return freezerOf(state)?.dir;
+}
+
 function freezerFor(state: CgroupState): Freezer {
   const f = freezerOf(state);
   if (!f) throw new RuntsError('the container\'s cgroups have no freezer');

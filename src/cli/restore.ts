@@ -1,0 +1,42 @@
+import type { GlobalOptions } from './options.js';
+import { restoreContainer } from '../container/restore.js';
+import { deleteContainer } from '../container/delete.js';
+import { checkId } from '../container/id.js';
+import { decideRootless } from '../container/rootless.js';
+import { libc } from '../sys/libc.js';
+import { PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
+import { RuntsError } from '../errors.js';
+import { waitForwarding } from './wait.js';
+import { criuCommon, type CriuFlags } from './checkpoint.js';
+
+interface RestoreFlags extends CriuFlags {
+  bundle: string;
+  consoleSocket?: string;
+  detach: boolean;
+  pidFile?: string;
+  subreaper: boolean;
+  /** --no-pivot: taken as runc takes it; criu makes the restored mount namespace's root itself. */
+  pivot: boolean;
+}
+
+/**
+ * restore: the container comes back running from its checkpoint. As `run` does, runts
+ * waits in the foreground for its init and deletes it after, unless --detach.
+ */
+export async function run(id: string, flags: RestoreFlags, g: GlobalOptions): Promise<number> {
+  checkId(id);
+  if (flags.consoleSocket !== undefined) throw new RuntsError('restore of a container with a terminal is not supported: --console-socket');
+  // the restored init is a child of runts; processes orphaned in it come back to runts too
+  if (!flags.detach && flags.subreaper) libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  const state = restoreContainer(g.root, id, {
+    ...criuCommon(flags),
+    bundle: flags.bundle,
+    pidFile: flags.pidFile,
+    systemdCgroup: g.systemdCgroup,
+    rootless: decideRootless(g.rootless, g.systemdCgroup),
+  });
+  if (flags.detach) return 0;
+  const code = await waitForwarding(state.pid);
+  deleteContainer(g.root, id, true);
+  return code;
+}

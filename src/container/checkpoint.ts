@@ -1,0 +1,98 @@
+import { existsSync, mkdirSync, readlinkSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RuntsError } from '../errors.js';
+import { bindMounts, dumpArgs, mountPoint, runCriu, type CriuCommon } from '../linux/criu.js';
+import { freezerDir } from '../linux/cgroups/freezer.js';
+import { readState, statusOf, writeAtomic, type ContainerState } from './state.js';
+import { withLock } from './lock.js';
+import { destroyContainer } from './delete.js';
+
+export interface CheckpointOptions extends CriuCommon {
+  parentPath?: string;
+  leaveRunning?: boolean;
+  preDump?: boolean;
+  statusFd?: number;
+  pageServer?: { address: string; port: number };
+}
+
+/** The file in the images that records the init's stdio (runc's name and format). */
+export const DESCRIPTORS = 'descriptors.json';
+
+/** A directory made if missing (runc makes the image directory 0700). */
+export function ensureDir(dir: string, what: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw RuntsError.fromNode(`${what} ${dir}`, err);
+  }
+  if (!statSync(dir).isDirectory()) throw new RuntsError(`${what} ${dir}: not a directory`);
+}
+
+/**
+ * The mount points whose files come from outside the container's rootfs: its bind mounts,
+ * and the masked paths that are files (a bind of /dev/null). criu cannot dump what they
+ * show, only that something is mounted there.
+ */
+function externalMounts(state: ContainerState): string[] {
+  const binds = bindMounts(state.config).map((m) => mountPoint(m.destination));
+  const maskedFiles = (state.config.linux?.maskedPaths ?? []).filter((p) => {
+    try {
+      return !statSync(`/proc/${state.pid}/root${mountPoint(p)}`).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+  return [...new Set([...binds, ...maskedFiles.map(mountPoint)])];
+}
+
+/** The inode of the network namespace the config has the container join, if it does. */
+function joinedNetNs(state: ContainerState): number | undefined {
+  if (!state.config.linux?.namespaces?.some((n) => n.type === 'network' && n.path)) return undefined;
+  try {
+    return statSync(`/proc/${state.pid}/ns/net`).ino;
+  } catch (err) {
+    throw RuntsError.fromNode(`network namespace of ${state.pid}`, err);
+  }
+}
+
+/** What the init's fds 0-2 are ("pipe:[123]", "/dev/null"): restore gives pipes new ends. */
+function descriptors(pid: number): string[] {
+  return [0, 1, 2].map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return '';
+    }
+  });
+}
+
+/**
+ * checkpoint: criu dumps the container's process tree into the images. Then, as with runc,
+ * the container is gone (its processes were ended by criu; its cgroups and state are
+ * removed) unless --leave-running or --pre-dump keep it running. A failed dump leaves the
+ * container as it was: criu resumes the processes it froze.
+ */
+export function checkpointContainer(root: string, id: string, o: CheckpointOptions): void {
+  withLock(root, id, () => {
+    const state = readState(root, id);
+    const status = statusOf(root, state);
+    if (status !== 'running' && status !== 'paused') throw new RuntsError(`cannot checkpoint container ${id} that is ${status}`);
+    if (o.parentPath !== undefined && !existsSync(join(o.imagePath, o.parentPath))) {
+      throw new RuntsError(`--parent-path ${o.parentPath}: no such directory (relative to the image path ${o.imagePath})`);
+    }
+    ensureDir(o.imagePath, 'image path');
+    ensureDir(o.workPath, 'work path');
+    writeAtomic(join(o.imagePath, DESCRIPTORS), JSON.stringify(descriptors(state.pid)));
+    const args = dumpArgs({
+      ...o,
+      pid: state.pid,
+      rootfs: state.rootfs,
+      freezerCgroup: state.cgroups ? freezerDir(state.cgroups) : undefined,
+      external: externalMounts(state),
+      joinedNetNs: joinedNetNs(state),
+    });
+    const logName = o.preDump ? 'pre-dump.log' : 'dump.log';
+    runCriu(o.preDump ? 'checkpoint (pre-dump)' : 'checkpoint', args, join(o.workPath, logName), o.statusFd === undefined ? [] : [o.statusFd]);
+    if (!o.leaveRunning && !o.preDump) destroyContainer(root, state);
+  });
+}
