@@ -6,7 +6,7 @@ import { join } from 'node:path';
 /**
  * The disk image of the test VM: the host most users have. Debian 12 with systemd as
  * PID 1 and pure cgroup v2 (Debian's default), AppArmor on, and the engines from Debian's
- * packages (podman with conmon, containerd, runc, crun) and CRIU, node from the npm registry. Built
+ * packages (podman with conmon, containerd, runc, crun), node from the npm registry. Built
  * with debootstrap from the archive the host's apt uses, into an ext4 image made by
  * mkfs.ext4 -d (no loop device); the kernel and initrd are taken out for qemu -kernel.
  * Rebuilt only when this file or the node version changes.
@@ -18,7 +18,7 @@ export const NODE_VERSION = process.env.RUNTS_VM_NODE ?? '20.20.2';
 const PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'libpam-systemd', 'udev', 'kmod', 'iproute2', 'procps', 'openssh-server',
   'linux-image-amd64', 'initramfs-tools', 'zstd', 'apparmor', 'runc', 'crun', 'containerd', 'busybox-static',
-  'libseccomp2', 'python3-minimal', 'uidmap', 'e2fsprogs', 'criu',
+  'libseccomp2', 'python3-minimal', 'uidmap', 'e2fsprogs',
 ];
 
 export interface Image {
