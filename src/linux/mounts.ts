@@ -411,14 +411,6 @@ function hostCgroupLayout(): CgroupLayout {
 }
 
 /**
- * A mount of type cgroup shows the container's cgroups, whichever version the host runs:
- * cgroup2 on a v2 host; on a v1 host, as runc does, a tmpfs with one mount per hierarchy
- * and a symlink per controller of a co-mounted one (cpu -> cpu,cpuacct). In a cgroup
- * namespace each hierarchy is mounted afresh, and the namespace scopes it to the
- * container's cgroup. Without one a fresh mount would show the host's whole tree, so
- * `cgroupDirs` (the container's cgroups on the host) are bound there instead.
- */
-/**
  * cgroup2, or as runc falls back to when the kernel refuses it in a user namespace, the
  * container's cgroup bound: EBUSY where /sys is the host's bound (a rootless container's),
  * whose cgroup2 mount on /sys/fs/cgroup is the same filesystem at the same place; EPERM
@@ -444,6 +436,14 @@ function emitCgroup2OrBind(e: Emitter, m: Mount, o: MountOptions, configPath: st
   p.place(done);
 }
 
+/**
+ * A mount of type cgroup shows the container's cgroups, whichever version the host runs:
+ * cgroup2 on a v2 host; on a v1 host, as runc does, a tmpfs with one mount per hierarchy
+ * and a symlink per controller of a co-mounted one (cpu -> cpu,cpuacct). In a cgroup
+ * namespace each hierarchy is mounted afresh, and the namespace scopes it to the
+ * container's cgroup. Without one a fresh mount would show the host's whole tree, so
+ * `cgroupDirs` (the container's cgroups on the host) are bound there instead.
+ */
 function emitCgroupMount(
   e: Emitter, m: Mount, i: number, bundle: string, layout: CgroupLayout, cgroupDirs: readonly string[], cgroupNs: boolean,
   label: string | undefined, inUserNs: boolean,
@@ -456,7 +456,7 @@ function emitCgroupMount(
     const bind = () => emitMount(e, { destination: m.destination, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: o.flags | MS_BIND | MS_REC });
     // The kernel mounts cgroup2 only for the user namespace owning the cgroup namespace:
     // in a user namespace without a cgroup namespace, the cgroup is bound, as runc does
-    // when that mount fails.
+    // when that mount fails; with one, it is bound where the kernel refuses the mount.
     if (dir && !cgroupNs) bind();
     else if (dir) emitCgroup2OrBind(e, m, o, configPath, bind);
     else emitMount(e, { ...m, type: 'cgroup2' }, i, bundle, label);
