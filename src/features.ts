@@ -15,7 +15,7 @@ const IMPLEMENTED = {
   cgroupV1: true,
   cgroupV2: true,
   cgroupSystemd: true,
-  cgroupSystemdUser: false,
+  cgroupSystemdUser: true,
   cgroupRdma: false,
   seccomp: true,
   apparmor: true,
@@ -46,7 +46,7 @@ export function featuresDocument(): Features {
         v2: IMPLEMENTED.cgroupV2,
         // the driver talks to systemd through libsystemd, which a host without systemd may lack
         systemd: IMPLEMENTED.cgroupSystemd && sdBusAvailable(),
-        systemdUser: IMPLEMENTED.cgroupSystemdUser,
+        systemdUser: IMPLEMENTED.cgroupSystemdUser && sdBusAvailable(),
         rdma: IMPLEMENTED.cgroupRdma,
       },
       seccomp: IMPLEMENTED.seccomp ? seccompFeatures() : { enabled: false },

@@ -86,7 +86,7 @@ function kernelAtLeast([major, minor]: [number, number]): boolean {
  * The cgroup layout, and whether create could set up this config's cgroups here: the
  * same planning create does, so the two never disagree.
  */
-function checkCgroups(spec: Spec, out: Report, systemd: boolean): void {
+function checkCgroups(spec: Spec, out: Report, systemd: boolean, rootless: boolean): void {
   let host: CgroupHost;
   try {
     host = readCgroupHost();
@@ -101,17 +101,22 @@ function checkCgroups(spec: Spec, out: Report, systemd: boolean): void {
     return;
   }
   out.ok(`cgroup layout: ${v1 && v2 ? 'hybrid (v1 controllers and a cgroup2 hierarchy)' : v2 ? 'v2' : 'v1'}`);
+  // The systemd driver needs the manager over D-Bus (the user's in rootless mode); without
+  // --systemd-cgroup it is news only.
+  const manager = rootless ? 'user' : 'system';
+  const sd = probeSystemd(manager);
+  const whose = rootless ? "systemd's user manager" : 'systemd';
+  if (sd.ok) out.ok(`${whose} (systemd ${sd.version}) reachable: --systemd-cgroup can be used${rootless ? `, its scopes go below ${sd.cgroup}` : ''}`);
+  else if (systemd) out.problem(`--systemd-cgroup: ${sd.why}`);
+  else out.ok(`${whose} not reachable (${sd.why}): use the cgroupfs driver (the default)`);
+  if (systemd && rootless && v1) out.problem('--systemd-cgroup in rootless mode needs the unified cgroup v2 hierarchy: systemd delegates no v1 cgroups to a user');
   try {
-    planCgroups(spec, 'check', host, systemd ? systemdScope(spec.linux?.cgroupsPath, 'check').path : undefined);
+    const scope = systemd ? systemdScope(spec.linux?.cgroupsPath, 'check', manager) : undefined;
+    planCgroups(spec, 'check', host, scope && `${sd.ok ? sd.cgroup : ''}${scope.path}`);
     if (spec.linux?.resources) out.ok('cgroup controllers: all that linux.resources needs');
   } catch (err) {
     out.problem((err as Error).message);
   }
-  // The systemd driver needs systemd's manager over D-Bus; without --systemd-cgroup it is news only.
-  const sd = probeSystemd();
-  if (sd.ok) out.ok(`systemd ${sd.version} reachable: --systemd-cgroup can be used`);
-  else if (systemd) out.problem(`--systemd-cgroup: ${sd.why}`);
-  else out.ok(`systemd not reachable (${sd.why}): use the cgroupfs driver (the default)`);
 }
 
 /** The first executable `name` on PATH (as spawn finds newuidmap), or undefined. */
@@ -143,6 +148,15 @@ function canMake(dir: string): boolean {
   }
 }
 
+/** Whether create would run rootless; an invalid --rootless is checkRootless's to report. */
+function rootlessOrNot(globals: GlobalOptions): boolean {
+  try {
+    return decideRootless(globals.rootless, globals.systemdCgroup);
+  } catch {
+    return false;
+  }
+}
+
 /** Rootless mode (--rootless, decided as runc does): what an unprivileged runtime cannot do for this config. */
 function checkRootless(spec: Spec, out: Report, globals: GlobalOptions): void {
   let rootless: boolean;
@@ -155,7 +169,6 @@ function checkRootless(spec: Spec, out: Report, globals: GlobalOptions): void {
   if (!rootless) return;
   const euid = process.geteuid!();
   out.ok(`rootless (uid ${euid}): only the cgroups this user may make, the state under ${globals.root}`);
-  if (globals.systemdCgroup) out.problem("--systemd-cgroup in rootless mode needs systemd's user manager, which runts does not drive yet");
   if (euid === 0) return;
   for (const [key, id, tool] of [['uidMappings', euid, 'newuidmap'], ['gidMappings', process.getegid!(), 'newgidmap']] as const) {
     const maps = spec.linux?.[key];
@@ -163,6 +176,8 @@ function checkRootless(spec: Spec, out: Report, globals: GlobalOptions): void {
     if (!onPath(tool)) out.problem(`linux.${key}: mapping more than the caller's own id needs ${tool} (Debian's uidmap package), not found on PATH`);
     else out.ok(`linux.${key}: written by ${tool}, which checks them against /etc/sub${key === 'uidMappings' ? 'uid' : 'gid'}`);
   }
+  // the user's manager makes the scope (checkCgroups)
+  if (globals.systemdCgroup) return;
   let plan: ReturnType<typeof planCgroups>;
   try {
     plan = planCgroups(spec, 'check', readCgroupHost());
@@ -344,7 +359,7 @@ export async function run(opts: { bundle: string }, globals: GlobalOptions, _nam
   out.ok(`${bundle}/config.json is valid`);
   for (const p of findUnknownProperties(spec)) out.warning(`config.json: ${formatProblem(p)}`);
   checkNamespaces(spec, out);
-  checkCgroups(spec, out, globals.systemdCgroup);
+  checkCgroups(spec, out, globals.systemdCgroup, rootlessOrNot(globals));
   checkRootless(spec, out, globals);
   checkCapabilities(spec, out);
   checkSecurity(spec, out);

@@ -21,8 +21,8 @@ import { readCgroupHost } from '../linux/cgroups/host.js';
 import { boundCgroupDirs, planCgroups } from '../linux/cgroups/plan.js';
 import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
 import { frozenCgroup } from '../linux/cgroups/freezer.js';
-import { managerFacts, resourceProperties, scopeProperties, startScope, systemdScope } from '../linux/cgroups/systemd.js';
-import { Bus } from '../sys/sdbus.js';
+import { connectScope, resourceProperties, scopeProperties, startScope } from '../linux/cgroups/systemd.js';
+import type { Bus } from '../sys/sdbus.js';
 import { procStat } from './proc.js';
 import { FIFO, containerDir, ensureRoot, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -93,12 +93,14 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   if (!terminal && o.consoleSocket !== undefined) {
     throw new RuntsError('cannot use console socket if runts will not detach or allocate tty');
   }
-  if (o.rootless && o.systemdCgroup) {
-    throw new RuntsError("--systemd-cgroup in rootless mode needs systemd's user manager, which runts does not drive yet");
-  }
   // Planned before anything exists: a resource this host cannot apply fails here.
-  const scope = o.systemdCgroup ? systemdScope(spec.linux?.cgroupsPath, id) : undefined;
   const host = readCgroupHost();
+  const cgroupVersion = host.hierarchies[0]?.version ?? 1;
+  // in rootless mode the user's manager (its scope's cgroup is below the manager's own)
+  const systemd = o.systemdCgroup
+    ? connectScope(spec.linux?.cgroupsPath, id, o.rootless === true, cgroupVersion, host.hierarchies.every((h) => h.version === 2))
+    : undefined;
+  const scope = systemd?.scope;
   const cgroupPlan = planCgroups(spec, id, host, scope?.path);
   const frozen = frozenCgroup(cgroupPlan.dirs.map((d) => d.path));
   if (frozen !== undefined) {
@@ -109,16 +111,16 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   const extra = extraFds(o.preserveFds);
   const pidFile = o.pidFile ? resolve(o.pidFile) : undefined;
   if (pidFile !== undefined) checkPidFile(pidFile);
-  const made: { cgroups?: CgroupState; consoleFd?: number; pid?: number; bus?: Bus } = {};
+  const made: { cgroups?: CgroupState; consoleFd?: number; pid?: number; bus?: Bus } = { bus: systemd?.bus };
   let placeInCgroups: ((pid: number) => void) | undefined;
-  if (scope) {
-    const bus = (made.bus = connectSystemd());
-    const cgroupVersion = host.hierarchies[0]?.version ?? 1;
-    const resources = resourceProperties(spec.linux?.resources, managerFacts(bus, cgroupVersion));
+  if (systemd) {
+    const { bus, scope: unit, facts } = systemd;
+    const resources = resourceProperties(spec.linux?.resources, facts);
     placeInCgroups = (pid) => {
-      made.cgroups = plannedCgroups(cgroupPlan, scope);
-      startScope(bus, scope, scopeProperties(scope, id, pid, resources, cgroupVersion));
-      made.cgroups = createCgroups(cgroupPlan, scope);
+      made.cgroups = plannedCgroups(cgroupPlan, unit);
+      startScope(bus, unit, scopeProperties(unit, id, pid, resources, cgroupVersion));
+      // rootless: the user's manager delegates some controllers only, and no device rules
+      made.cgroups = createCgroups(cgroupPlan, unit, o.rootless);
     };
   }
   ensureRoot(root);
@@ -199,13 +201,5 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   } finally {
     if (made.consoleFd !== undefined) closeSync(made.consoleFd);
     made.bus?.close();
-  }
-}
-
-function connectSystemd(): Bus {
-  try {
-    return Bus.system();
-  } catch (err) {
-    throw new RuntsError(`cannot reach systemd (--systemd-cgroup): ${err instanceof Error ? err.message : String(err)}`);
   }
 }

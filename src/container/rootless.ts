@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { RuntsError } from '../errors.js';
 import { DEFAULT_ROOT } from '../version.js';
 import { runningInUserNamespace } from '../linux/userns.js';
+import { userBusUid } from '../linux/cgroups/systemd.js';
 
 /**
  * Rootless mode, decided as runc decides it (runc's rootless_linux.go and main.go): a
@@ -16,9 +17,11 @@ export interface Caller {
   euid: number;
   env: NodeJS.ProcessEnv;
   inUserNamespace: () => boolean;
+  /** Who the user bus says the caller is on the host (asked only when needed). */
+  userBusUid: () => number | undefined;
 }
 
-const self = (): Caller => ({ euid: process.geteuid!(), env: process.env, inUserNamespace: () => runningInUserNamespace() });
+const self = (): Caller => ({ euid: process.geteuid!(), env: process.env, inUserNamespace: () => runningInUserNamespace(), userBusUid });
 
 /**
  * runc's shouldHonorXDGRuntimeDir: a non-root user's state goes under $XDG_RUNTIME_DIR;
@@ -50,15 +53,18 @@ export function isXdgRoot(root: string, c: Caller = self()): boolean {
  * `--rootless true|false|auto` as runc reads it (strconv.ParseBool's spellings, `auto` or
  * empty for auto). auto: rootless when the effective uid is not 0, or when root of a user
  * namespace that is not the initial one (root there cannot have been given the host's
- * cgroups). With --systemd-cgroup, runc asks the systemd it reaches who owns it; runts has
- * no user manager yet, so root in a user namespace is taken to talk to a system manager.
+ * cgroups). With --systemd-cgroup, root of a user namespace is rootless when the user bus
+ * says it is another user on the host (runc's DetectUID: a rootless engine's runtime, whose
+ * scope goes to that user's manager); without a user bus, it is taken to be the host's root.
  */
 export function decideRootless(value: string | undefined, systemdCgroup: boolean, c: Caller = self()): boolean {
   const v = value ?? 'auto';
   if (v === '' || v.toLowerCase() === 'auto') {
     if (c.euid !== 0) return true;
-    if (systemdCgroup) return false;
-    return c.inUserNamespace();
+    if (!c.inUserNamespace()) return false;
+    if (!systemdCgroup) return true;
+    const uid = c.userBusUid();
+    return uid !== undefined && uid !== 0;
   }
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;

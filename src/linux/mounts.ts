@@ -13,7 +13,7 @@ import {
   MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
   MS_SHARED, MS_SLAVE, MS_UNBINDABLE, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SCM_RIGHTS, SOL_SOCKET,
 } from '../sys/constants.js';
-import { EEXIST, EINVAL, ENOENT, EPERM } from '../sys/errno.js';
+import { EBUSY, EEXIST, EINVAL, ENOENT, EPERM } from '../sys/errno.js';
 
 /**
  * The container's mount namespace: the rootfs bind-mounted onto itself, the config's
@@ -241,9 +241,9 @@ export function emitMounts(e: Emitter, spec: Spec, bundle: string, host: MountsF
   (spec.mounts ?? []).forEach((m, i) => {
     if (m.type === 'cgroup') {
       cgroups ??= (host.cgroupLayout ?? hostCgroupLayout)();
-      const dirs = hasNamespace(spec.linux?.namespaces, 'cgroup') ? undefined : host.cgroupDirs ?? [];
+      const cgroupNs = hasNamespace(spec.linux?.namespaces, 'cgroup');
       const inUserNs = hasNamespace(spec.linux?.namespaces, 'user') || host.runtimeInUserNamespace === true;
-      emitCgroupMount(e, m, i, bundle, cgroups, dirs, label, inUserNs);
+      emitCgroupMount(e, m, i, bundle, cgroups, host.cgroupDirs ?? [], cgroupNs, label, inUserNs);
     } else {
       emitMount(e, sysfsBound(spec, m), i, bundle, label, { detached: host.detached?.get(i), source: host.sources?.fds.get(i) });
     }
@@ -411,25 +411,54 @@ function hostCgroupLayout(): CgroupLayout {
 }
 
 /**
+ * cgroup2, or as runc falls back to when the kernel refuses it in a user namespace, the
+ * container's cgroup bound: EBUSY where /sys is the host's bound (a rootless container's),
+ * whose cgroup2 mount on /sys/fs/cgroup is the same filesystem at the same place; EPERM
+ * where the user namespace does not own the cgroup namespace.
+ */
+function emitCgroup2OrBind(e: Emitter, m: Mount, o: MountOptions, configPath: string, bind: () => void): void {
+  const p = e.p;
+  const dest = m.destination;
+  const step = { what: `mount cgroup2 ${m.source ?? ''} on ${dest}`, configPath };
+  const result = p.reg('cgroup2');
+  const mounted = p.label(`cgroup2 on ${dest}`);
+  const done = p.label(`cgroup on ${dest}`);
+  e.mkdirAll(dest, { what: `create mount point ${dest}`, configPath });
+  e.openInRoot(dest, 0, e.tmp, { what: `open mount point ${dest}`, configPath });
+  e.toScratch(e.tmp, step);
+  e.mount(e.str(m.source ?? 'cgroup'), e.scratchPath, 'cgroup2', o.flags, o.data, step, { tolerate: [EPERM, EBUSY], save: result });
+  e.closeScratch(step);
+  p.jumpIfZero(result, mounted);
+  bind();
+  p.jump(done);
+  p.place(mounted);
+  emitMountAttributes(e, dest, configPath, o, false);
+  p.place(done);
+}
+
+/**
  * A mount of type cgroup shows the container's cgroups, whichever version the host runs:
  * cgroup2 on a v2 host; on a v1 host, as runc does, a tmpfs with one mount per hierarchy
  * and a symlink per controller of a co-mounted one (cpu -> cpu,cpuacct). In a cgroup
  * namespace each hierarchy is mounted afresh, and the namespace scopes it to the
  * container's cgroup. Without one a fresh mount would show the host's whole tree, so
- * `bindDirs` (the container's cgroups on the host) are bound there instead.
+ * `cgroupDirs` (the container's cgroups on the host) are bound there instead.
  */
 function emitCgroupMount(
-  e: Emitter, m: Mount, i: number, bundle: string, layout: CgroupLayout, bindDirs: readonly string[] | undefined,
+  e: Emitter, m: Mount, i: number, bundle: string, layout: CgroupLayout, cgroupDirs: readonly string[], cgroupNs: boolean,
   label: string | undefined, inUserNs: boolean,
 ): void {
   const configPath = `mounts[${i}]`;
   const o = parseMountOptions(m.options);
+  const bindDirs = cgroupNs ? undefined : cgroupDirs;
   if (layout.v2) {
+    const dir = inUserNs ? cgroupDirs.find((d) => d === CGROUP_ROOT || d.startsWith(`${CGROUP_ROOT}/`)) : undefined;
+    const bind = () => emitMount(e, { destination: m.destination, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: o.flags | MS_BIND | MS_REC });
     // The kernel mounts cgroup2 only for the user namespace owning the cgroup namespace:
     // in a user namespace without a cgroup namespace, the cgroup is bound, as runc does
-    // when that mount fails.
-    const dir = inUserNs ? bindDirs?.find((d) => d === CGROUP_ROOT || d.startsWith(`${CGROUP_ROOT}/`)) : undefined;
-    if (dir) emitMount(e, { destination: m.destination, type: 'bind', source: dir }, i, bundle, label, {}, { ...o, flags: o.flags | MS_BIND | MS_REC });
+    // when that mount fails; with one, it is bound where the kernel refuses the mount.
+    if (dir && !cgroupNs) bind();
+    else if (dir) emitCgroup2OrBind(e, m, o, configPath, bind);
     else emitMount(e, { ...m, type: 'cgroup2' }, i, bundle, label);
     return;
   }

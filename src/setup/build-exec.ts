@@ -32,6 +32,8 @@ export interface ExecOptions {
   capabilities: CapabilityPlan;
   lastCap: number;
   cgroupProcs: string[];
+  /** The runtime is rootless: a cgroup it may not move the process into is not joined (join.ts). */
+  rootless?: boolean;
   /** With process.terminal: where the pty master goes, and a free fd for the pty. */
   console?: ConsoleFds;
   /** The runtime's command line and environment, cleared in the setup processes. */
@@ -50,7 +52,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   emitCloseInherited(e, 3 + o.extraFds, [o.socketFd, ...o.joinFds.map((j) => j.fd), ...(o.console ? [o.console.socket] : []), ...(o.rootFd === undefined ? [] : [o.rootFd])]);
   emitHideRuntimeArguments(e, o.argumentArea);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
-  emitJoinCgroups(e, o.spec, o.cgroupProcs);
+  emitJoinCgroups(e, o.spec, o.cgroupProcs, o.rootless);
   for (const j of o.joinFds) {
     p.sys('setns', [j.fd, NAMESPACES[j.type].flag], { what: `join the container's ${j.type} namespace` });
   }

@@ -23,9 +23,10 @@ export type DbusValue = string | number | bigint | boolean | Variant | Uint8Arra
 
 interface SdBusLib {
   defaultSystem: (out: unknown[]) => number;
-  defaultUser: (out: unknown[]) => number;
   newBus: (out: unknown[]) => number;
   setAddress: (bus: unknown, address: string) => number;
+  setBusClient: (bus: unknown, client: number) => number;
+  uniqueName: (bus: unknown, out: unknown[]) => number;
   start: (bus: unknown) => number;
   unref: (bus: unknown) => unknown;
   newMethodCall: (bus: unknown, out: unknown[], dest: string, path: string, iface: string, member: string) => number;
@@ -53,9 +54,10 @@ function lib(): SdBusLib {
   }
   cached = {
     defaultSystem: so.func('int sd_bus_open_system(_Out_ void **bus)'),
-    defaultUser: so.func('int sd_bus_open_user(_Out_ void **bus)'),
     newBus: so.func('int sd_bus_new(_Out_ void **bus)'),
     setAddress: so.func('int sd_bus_set_address(void *bus, const char *address)'),
+    setBusClient: so.func('int sd_bus_set_bus_client(void *bus, int b)'),
+    uniqueName: so.func('int sd_bus_get_unique_name(void *bus, _Out_ const char **unique)'),
     start: so.func('int sd_bus_start(void *bus)'),
     unref: so.func('void *sd_bus_flush_close_unref(void *bus)'),
     newMethodCall: so.func('int sd_bus_message_new_method_call(void *bus, _Out_ void **m, const char *dest, const char *path, const char *iface, const char *member)'),
@@ -190,12 +192,34 @@ export class Bus {
     return new Bus(out[0]);
   }
 
-  /** The calling user's manager: $DBUS_SESSION_BUS_ADDRESS or $XDG_RUNTIME_DIR/bus. */
-  static user(): Bus {
+  /**
+   * The calling user's bus, where the user's manager is, found as runc finds it:
+   * $DBUS_SESSION_BUS_ADDRESS, else unix:path=$XDG_RUNTIME_DIR/bus. An address is given to
+   * sd-bus rather than letting sd_bus_open_user look, so that an error can say which.
+   */
+  static user(env: NodeJS.ProcessEnv = process.env): Bus {
+    const address = userBusAddress(env);
+    const sd = lib();
     const out: unknown[] = [null];
-    const r = lib().defaultUser(out);
+    let r = sd.newBus(out);
     if (r < 0) throw new RuntsError('connect to the user bus', { errno: -r });
-    return new Bus(out[0]);
+    const bus = out[0];
+    r = sd.setAddress(bus, address);
+    if (r >= 0) r = sd.setBusClient(bus, 1);
+    if (r >= 0) r = sd.start(bus);
+    if (r < 0) {
+      sd.unref(bus);
+      throw new RuntsError(`connect to the user bus at ${address}`, { errno: -r });
+    }
+    return new Bus(bus);
+  }
+
+  /** This connection's unique name on a bus with a broker (":1.42"). */
+  uniqueName(): string {
+    const out: unknown[] = [null];
+    const r = lib().uniqueName(this.handle, out);
+    if (r < 0) throw new RuntsError('D-Bus unique name', { errno: -r });
+    return String(out[0]);
   }
 
   /**
@@ -234,6 +258,17 @@ export class Bus {
     if (this.handle) lib().unref(this.handle);
     this.handle = null;
   }
+}
+
+/** D-Bus address escaping: bytes outside [-0-9A-Za-z_/.*] as %hh. */
+const escapeAddress = (v: string): string =>
+  [...Buffer.from(v)].map((b) => (/[-0-9A-Za-z_/.\\*]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`)).join('');
+
+/** The user bus's address: $DBUS_SESSION_BUS_ADDRESS, else the socket in $XDG_RUNTIME_DIR. */
+export function userBusAddress(env: NodeJS.ProcessEnv): string {
+  if (env.DBUS_SESSION_BUS_ADDRESS) return env.DBUS_SESSION_BUS_ADDRESS;
+  if (env.XDG_RUNTIME_DIR) return `unix:path=${escapeAddress(`${env.XDG_RUNTIME_DIR}/bus`)}`;
+  throw new RuntsError('connect to the user bus: neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set');
 }
 
 /** The reply's first value: a basic type, or "v" and the basic type inside the variant. */

@@ -140,7 +140,7 @@ t.test('runts features', async (t) => {
   t.equal(caps[0], 'CAP_CHOWN');
   t.equal(caps[40], 'CAP_CHECKPOINT_RESTORE');
   // libsystemd0 is on every Debian host (apt needs it): the systemd driver can run
-  t.same(doc.linux!.cgroup, { v1: true, v2: true, systemd: true, systemdUser: false, rdma: false });
+  t.same(doc.linux!.cgroup, { v1: true, v2: true, systemd: true, systemdUser: true, rdma: false });
   t.equal(doc.linux!.seccomp!.enabled, true, 'seccomp is implemented');
   // implemented, as runc and crun say, whether or not this host's kernel has AppArmor
   t.same(doc.linux!.apparmor, { enabled: true }, 'AppArmor is implemented');

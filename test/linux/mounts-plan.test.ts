@@ -195,6 +195,14 @@ t.test('a cgroup mount on a v1 host: fresh hierarchies in a cgroup namespace, th
     t.notOk(l.some((x) => x.includes('"cgroup2"')), `${what} without a cgroup namespace: no cgroup2 mount, which the kernel refuses`);
     t.ok(l.some((x) => x.startsWith(`mount("/sys/fs/cgroup/runts/c", "/proc/self/fd/99", 0, ${MS_BIND | MS_REC}, 0)`)), 'the container\'s cgroup bound');
   }
+  // a rootless container's /sys is the host's: cgroup2 on its cgroup2 mount is EBUSY
+  const both = plan((e) => emitMounts(e, spec((c) => {
+    c.mounts = cgroupSpec(true).mounts;
+    c.linux!.namespaces!.push({ type: 'cgroup' }, { type: 'user' });
+  }), '/b', { cgroupDirs: ['/sys/fs/cgroup/runts/c'], cgroupLayout: v2Layout }));
+  const tried = both.findIndex((x) => x.startsWith('%cgroup2 = mount("cgroup", "/proc/self/fd/99", "cgroup2",') && x.endsWith(' tolerate 1,16'));
+  const bindAt = both.findIndex((x) => x.startsWith(`mount("/sys/fs/cgroup/runts/c", "/proc/self/fd/99", 0, ${MS_BIND | MS_REC}, 0)`));
+  t.ok(tried >= 0 && bindAt > tried, 'with a user and a cgroup namespace: cgroup2 tried, the container\'s cgroup bound where the kernel refuses it');
 });
 
 t.test('mountLabel becomes context= in the data of labeled filesystems', async (t) => {

@@ -3,7 +3,7 @@ import {
   deviceProperties, expandSlice, listToMask, parseProcDevices, quotaPerSecond, resourceProperties, scopeProperties, systemdScope,
   type ManagerFacts, type UnitProperty,
 } from '../../src/linux/cgroups/systemd.js';
-import { splitSignature } from '../../src/sys/sdbus.js';
+import { splitSignature, userBusAddress } from '../../src/sys/sdbus.js';
 import { RuntsError } from '../../src/errors.js';
 
 /** The systemd driver's planning: names and properties, compared with what runc gives. */
@@ -126,4 +126,11 @@ t.test('D-Bus signatures split into complete types', async (t) => {
   t.same(splitSignature('sba(sv)'), ['s', 'b', 'a(sv)']);
   t.same(splitSignature('a{sv}au'), ['a{sv}', 'au']);
   t.throws(() => splitSignature('a'));
+});
+
+t.test('the user bus is found as runc finds it', async (t) => {
+  t.equal(userBusAddress({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/tmp/b', XDG_RUNTIME_DIR: '/run/user/1000' }), 'unix:path=/tmp/b', 'DBUS_SESSION_BUS_ADDRESS first');
+  t.equal(userBusAddress({ XDG_RUNTIME_DIR: '/run/user/1000' }), 'unix:path=/run/user/1000/bus');
+  t.equal(userBusAddress({ XDG_RUNTIME_DIR: '/run/a b,c=d' }), 'unix:path=/run/a%20b%2cc%3dd/bus', 'escaped as D-Bus addresses are');
+  t.throws(() => userBusAddress({}), { message: /neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set/ });
 });

@@ -3,6 +3,7 @@ import type { Spec } from '../../spec/types/config.js';
 import type { Emitter } from '../../program/emit.js';
 import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from '../../sys/constants.js';
 import { readText } from './files.js';
+import { EACCES, EPERM, EROFS } from '../../sys/errno.js';
 import { readCgroupHost } from './host.js';
 
 /** The cgroup.procs files of cgroup directories, which the intermediate process writes itself into. */
@@ -33,13 +34,21 @@ export function execCgroupDirs(dirs: readonly string[], initPid: number): string
  * must come before any user namespace (whose root has no rights over the host's cgroup
  * files) and any joined mount namespace (where these paths mean something else), and
  * before the initial CPU affinity, which joining a cpuset would reset.
+ *
+ * `rootless` (an exec of a rootless runtime): a cgroup the caller may not move a process
+ * into (the kernel wants write access to cgroup.procs of the common ancestor of where the
+ * process is and where it goes) is not joined, as runc's rootless exec does.
  */
-export function emitJoinCgroups(e: Emitter, spec: Spec, procsFiles: string[]): void {
+export function emitJoinCgroups(e: Emitter, spec: Spec, procsFiles: string[], rootless = false): void {
   const configPath = spec.linux?.cgroupsPath === undefined ? undefined : 'linux.cgroupsPath';
+  const tolerate = rootless ? [EACCES, EPERM, EROFS] : [];
   for (const file of procsFiles) {
     const step = { what: `join cgroup ${posix.dirname(file)}`, configPath };
-    e.p.sys('openat', [AT_FDCWD, e.str(file), O_WRONLY | O_CLOEXEC], step, { save: e.tmp });
-    e.p.sys('write', [e.tmp, e.str('0'), 1], step);
+    const next = e.p.label(`joined ${file}`);
+    e.p.sys('openat', [AT_FDCWD, e.str(file), O_WRONLY | O_CLOEXEC], step, { save: e.tmp, tolerate });
+    if (rootless) e.p.jumpIfNegative(e.tmp, next);
+    e.p.sys('write', [e.tmp, e.str('0'), 1], step, { tolerate });
     e.p.sys('close', [e.tmp], step);
+    e.p.place(next);
   }
 }

@@ -20,7 +20,10 @@ export interface SystemdScope {
   slice: string;
   /** The scope unit ("runts-<id>.scope"). */
   unit: string;
-  /** The scope's cgroup, from the hierarchy's root ("/system.slice/runts-<id>.scope"). */
+  /**
+   * The scope's cgroup, from the hierarchy's root ("/system.slice/runts-<id>.scope"; under
+   * a user manager "/user.slice/user-1000.slice/user@1000.service/user.slice/runts-<id>.scope").
+   */
   path: string;
   /** Which manager: the system's, or the calling user's (rootless). */
   manager: 'system' | 'user';
@@ -257,7 +260,8 @@ function connect(manager: 'system' | 'user'): Bus {
   try {
     return manager === 'user' ? Bus.user() : Bus.system();
   } catch (err) {
-    throw new RuntsError(`cannot reach systemd (--systemd-cgroup): ${err instanceof Error ? err.message : String(err)}`);
+    const whose = manager === 'user' ? "systemd's user manager (rootless --systemd-cgroup)" : 'systemd (--systemd-cgroup)';
+    throw new RuntsError(`cannot reach ${whose}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -357,10 +361,60 @@ export function stopScope(bus: Bus, scope: SystemdScope): void {
   resetFailed(bus, scope.unit);
 }
 
-/** Whether this host's systemd answers (for `check`): its version, or why not. */
-export function probeSystemd(): { ok: true; version: number } | { ok: false; why: string } {
+/**
+ * create's connection to the manager the scope goes to, with the scope and the facts its
+ * properties depend on: the system's manager, or in rootless mode the calling user's
+ * (runc's systemdUser). A user manager's units live in its own cgroup
+ * ("/user.slice/user-1000.slice/user@1000.service"), below which the slices expand.
+ * cgroupsPath is checked before anything is reached.
+ */
+export function connectScope(cgroupsPath: string | undefined, id: string, rootless: boolean, cgroupVersion: 1 | 2, unified: boolean): { bus: Bus; scope: SystemdScope; facts: ManagerFacts } {
+  const manager = rootless ? 'user' : 'system';
+  const scope = systemdScope(cgroupsPath, id, manager);
+  // A user manager is delegated cgroup2 subtrees only; runc refuses the same way.
+  if (rootless && !unified) throw new RuntsError('--systemd-cgroup in rootless mode needs the unified cgroup v2 hierarchy: systemd delegates no v1 cgroups to a user');
+  const bus = connect(manager);
   try {
-    return withManager('system', (bus) => ({ ok: true as const, version: managerFacts(bus, 2).version }));
+    if (rootless) scope.path = `${managerCgroup(bus)}${scope.path}`;
+    return { bus, scope, facts: managerFacts(bus, cgroupVersion) };
+  } catch (err) {
+    bus.close();
+    throw err;
+  }
+}
+
+/** The manager's own cgroup ("" for the system's, which is the root). */
+function managerCgroup(bus: Bus): string {
+  const cgroup = String(bus.getProperty(SYSTEMD, MANAGER_PATH, MANAGER, 'ControlGroup', 's') ?? '');
+  return cgroup === '/' ? '' : cgroup;
+}
+
+/**
+ * Who the user bus says this process is on the host, or undefined without one: root of a
+ * user namespace (as a rootless engine runs its runtime) is an unprivileged user there,
+ * whose manager then is the user's (runc's DetectUID, from `busctl --user status`).
+ */
+export function userBusUid(): number | undefined {
+  try {
+    const bus = Bus.user();
+    try {
+      const uid = bus.call('org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'GetConnectionUnixUser', 's', [bus.uniqueName()], 'u');
+      return typeof uid === 'number' ? uid : undefined;
+    } finally {
+      bus.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the manager --systemd-cgroup would use answers (for `check`): its version and
+ * its own cgroup, or why not.
+ */
+export function probeSystemd(manager: 'system' | 'user'): { ok: true; version: number; cgroup: string } | { ok: false; why: string } {
+  try {
+    return withManager(manager, (bus) => ({ ok: true as const, version: managerFacts(bus, 2).version, cgroup: managerCgroup(bus) }));
   } catch (err) {
     return { ok: false, why: err instanceof Error ? err.message : String(err) };
   }
