@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
@@ -24,7 +24,7 @@ import { frozenCgroup } from '../linux/cgroups/freezer.js';
 import { connectScope, resourceProperties, scopeProperties, startScope } from '../linux/cgroups/systemd.js';
 import type { Bus } from '../sys/sdbus.js';
 import { procStat } from './proc.js';
-import { FIFO, containerDir, ensureRoot, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
+import { FIFO, makeContainerDir, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { checkPassedFds } from './passed-fds.js';
 import * as log from '../log.js';
@@ -123,14 +123,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       made.cgroups = createCgroups(cgroupPlan, unit, o.rootless);
     };
   }
-  ensureRoot(root);
-  const dir = containerDir(root, id);
-  try {
-    mkdirSync(dir, { mode: 0o711 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntsError(`container with id exists: ${id}`);
-    throw RuntsError.fromNode(`create state directory ${dir}`, err);
-  }
+  const dir = makeContainerDir(root, id);
   try {
     return withLock(root, id, () => {
       // before any cgroup or process exists: what delete --force removes if create dies

@@ -12,7 +12,7 @@ import { planCgroups, type CgroupPlan } from '../linux/cgroups/plan.js';
 import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
 import { EXTERNAL_NET_NS, bindMounts, mountPoint, restoreArgs, runCriu, type CriuCommon } from '../linux/criu.js';
 import { procStat } from './proc.js';
-import { containerDir, ensureRoot, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
+import { containerDir, makeContainerDir, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { CRIU_ROOT } from './restore-root.js';
 import { DESCRIPTORS, ensureDir } from './checkpoint.js';
@@ -89,14 +89,7 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
   const inheritFds = inheritedPipes(o.imagePath);
   const plan = planCgroups(spec, id, readCgroupHost());
   const rootfs = rootfsPath(spec, bundle);
-  ensureRoot(root);
-  const dir = containerDir(root, id);
-  try {
-    mkdirSync(dir, { mode: 0o711 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntsError(`container with id exists: ${id}`);
-    throw RuntsError.fromNode(`create state directory ${dir}`, err);
-  }
+  const dir = makeContainerDir(root, id);
   const made: { cgroups?: CgroupState; pid?: number; netNsFd?: number } = {};
   const sys = libc();
   const criuRoot = join(dir, CRIU_ROOT);

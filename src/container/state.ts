@@ -59,6 +59,22 @@ export function ensureRoot(root: string): void {
   }
 }
 
+/**
+ * Makes the container's state directory (under the root, made if need be); an id in use
+ * is an error: mkdir decides between two commands racing for one id.
+ */
+export function makeContainerDir(root: string, id: string): string {
+  ensureRoot(root);
+  const dir = containerDir(root, id);
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new RuntsError(`container with id exists: ${id}`);
+    throw RuntsError.fromNode(`create state directory ${dir}`, err);
+  }
+  return dir;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
