@@ -1,6 +1,5 @@
 import { chmodSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
@@ -24,7 +23,7 @@ import { frozenCgroup } from '../linux/cgroups/freezer.js';
 import { connectScope, resourceProperties, scopeProperties, startScope } from '../linux/cgroups/systemd.js';
 import type { Bus } from '../sys/sdbus.js';
 import { procStat } from './proc.js';
-import { FIFO, makeContainerDir, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
+import { FIFO, makeContainerDir, newState, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { checkPassedFds } from './passed-fds.js';
 import * as log from '../log.js';
@@ -152,17 +151,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       }));
       const stat = procStat(pid);
       const state: ContainerState = {
-        ociVersion: spec.ociVersion,
-        id,
-        pid,
-        startTime: stat?.startTime ?? '',
-        bundle,
-        rootfs,
-        created: new Date().toISOString(),
-        owner: userInfo().username,
-        annotations: spec.annotations as Record<string, string> | undefined,
-        config: spec,
-        cgroups: made.cgroups,
+        ...newState(spec, id, pid, stat?.startTime ?? '', { bundle, rootfs }, made.cgroups),
         ...(o.noNewKeyring ? { noNewKeyring: true } : {}),
       };
       writeState(root, state);

@@ -1,6 +1,5 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
-import { userInfo } from 'node:os';
 import { loadBundleConfig } from '../spec/validate.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
@@ -12,7 +11,7 @@ import { planCgroups, type CgroupPlan } from '../linux/cgroups/plan.js';
 import { createCgroups, plannedCgroups, removeCgroups, type CgroupState } from '../linux/cgroups/apply.js';
 import { EXTERNAL_NET_NS, bindMounts, mountPoint, restoreArgs, runCriu, type CriuCommon } from '../linux/criu.js';
 import { procStat } from './proc.js';
-import { containerDir, makeContainerDir, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
+import { containerDir, makeContainerDir, newState, writeAtomic, writeCreating, writeState, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
 import { CRIU_ROOT } from './restore-root.js';
 import { DESCRIPTORS, ensureDir } from './checkpoint.js';
@@ -142,19 +141,7 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
       }
       const stat = procStat(pid);
       if (!stat) throw new RuntsError(`restore: the restored init ${pid} is gone`);
-      const state: ContainerState = {
-        ociVersion: spec.ociVersion,
-        id,
-        pid,
-        startTime: stat.startTime,
-        bundle,
-        rootfs,
-        created: new Date().toISOString(),
-        owner: userInfo().username,
-        annotations: spec.annotations as Record<string, string> | undefined,
-        config: spec,
-        cgroups: made.cgroups,
-      };
+      const state = newState(spec, id, pid, stat.startTime, { bundle, rootfs }, made.cgroups);
       writeState(root, state);
       rmSync(pidFile, { force: true });
       if (o.pidFile !== undefined) writeAtomic(resolve(o.pidFile), String(pid));

@@ -1,4 +1,5 @@
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Spec } from '../spec/types/config.js';
 import type { CgroupState } from '../linux/cgroups/apply.js';
@@ -73,6 +74,25 @@ export function makeContainerDir(root: string, id: string): string {
     throw RuntsError.fromNode(`create state directory ${dir}`, err);
   }
   return dir;
+}
+
+/** The state of a container whose init now runs as `pid`, created now by this user. */
+export function newState(
+  spec: Spec, id: string, pid: number, startTime: string, paths: { bundle: string; rootfs: string }, cgroups: CgroupState | undefined,
+): ContainerState {
+  return {
+    ociVersion: spec.ociVersion,
+    id,
+    pid,
+    startTime,
+    bundle: paths.bundle,
+    rootfs: paths.rootfs,
+    created: new Date().toISOString(),
+    owner: userInfo().username,
+    annotations: spec.annotations as Record<string, string> | undefined,
+    config: spec,
+    cgroups,
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
