@@ -1,5 +1,4 @@
 import { Command, Option, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeStdout, writeStderr } from '../log.js';
@@ -9,6 +8,7 @@ import type { GlobalOptions } from './options.js';
 import { COMMANDS } from './commands.js';
 import { runCommand, type Invocation } from './invoke.js';
 import { MANAGE_CGROUPS_MODES } from '../linux/criu.js';
+import { requireFrom } from '../sys/require.js';
 
 /**
  * The whole command line as commander reads it: help, usage errors and the commands the
@@ -30,7 +30,7 @@ function action(program: Command, invoke: (c: Invocation) => Promise<number | vo
 
 function versionText(): string {
   // The package's own manifest: reading it avoids loading the native module.
-  const manifest = join(dirname(createRequire(import.meta.url).resolve('koffi')), 'package.json');
+  const manifest = join(dirname(requireFrom(import.meta.url).resolve('koffi')), 'package.json');
   let koffiVersion = 'unknown';
   try {
     koffiVersion = JSON.parse(readFileSync(manifest, 'utf8')).version;

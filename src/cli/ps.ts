@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { GlobalOptions } from './options.js';
 import { readState } from '../container/state.js';
 import { containerPids } from '../container/processes.js';
@@ -17,7 +16,7 @@ export function run(id: string, psOptions: string[], flags: { format: 'table' | 
     return 0;
   }
   // loaded here, not above: child_process brings net, streams and dgram along
-  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const ps = spawnSync('ps', psOptions.length ? psOptions : ['-ef'], { encoding: 'utf8' });
   if (ps.error) throw RuntsError.fromNode('run ps', ps.error);
   if (ps.status !== 0) throw new RuntsError(`ps ${psOptions.join(' ')} exited ${ps.status}: ${(ps.stdout + ps.stderr).trim()}`);

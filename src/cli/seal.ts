@@ -4,9 +4,9 @@
  * file (src/setup/sealed-exe.ts), straight into the bundle's main.cjs. This process does
  * only that, so the second start of node costs as little as it can.
  */
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ensureSealedExecutable } from '../setup/sealed-exe.js';
+import { requireFrom } from '../sys/require.js';
 
 const callerFds = Number(process.env.RUNTS_CALLER_FDS ?? 0);
 const main = fileURLToPath(new URL('./main.cjs', import.meta.url));
@@ -17,4 +17,4 @@ try {
   // every error, on one line in the log format asked for.
 }
 // Not re-executed: node already runs from a read-only file, or this user may not mount.
-createRequire(import.meta.url)(main);
+requireFrom(import.meta.url)(main);

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { Mount, Spec } from '../spec/types/config.js';
@@ -156,7 +155,7 @@ export function criuLogError(text: string): string | undefined {
 }
 
 function childProcess(): typeof import('node:child_process') {
-  return createRequire(import.meta.url)('node:child_process');
+  return process.getBuiltinModule('node:child_process');
 }
 
 /**

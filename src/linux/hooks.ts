@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +25,7 @@ export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'star
  * every command that may run hooks (delete, kill) would otherwise pay for.
  */
 function childProcess(): typeof import('node:child_process') {
-  return createRequire(import.meta.url)('node:child_process');
+  return process.getBuiltinModule('node:child_process');
 }
 
 export function hooksOf(spec: Spec, phase: HookPhase): Hook[] {

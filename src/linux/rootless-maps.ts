@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import type { LinuxIDMapping } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
@@ -23,7 +22,7 @@ export function ownIdOnly(mappings: LinuxIDMapping[] | undefined, id: number): b
 
 /** newuidmap/newgidmap PID containerID hostID size …: loaded only here (child_process brings net and streams). */
 function helper(tool: string, pid: number, mappings: LinuxIDMapping[], configPath: string): void {
-  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const args = [String(pid), ...mappings.flatMap((m) => [String(m.containerID), String(m.hostID), String(m.size)])];
   const r = spawnSync(tool, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (r.error) {

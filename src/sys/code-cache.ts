@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import vm from 'node:vm';
+import { requireFrom } from './require.js';
 
 /**
  * CommonJS files run with V8's code cache: the bytecode `npm run build` compiled for them
@@ -66,7 +66,7 @@ export function requireCached(file: string): unknown {
   compiled.set(file, script);
   const module = { exports: {} as unknown };
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
-  wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  wrapper.call(module.exports, module.exports, requireFrom(file), module, file, dirname(file));
   return module.exports;
 }
 

@@ -1,5 +1,4 @@
 import { closeSync, readFileSync, writeSync } from 'node:fs';
-import v8 from 'node:v8';
 import vm from 'node:vm';
 import { libc } from './libc.js';
 import { MADV_DOFORK, O_CLOEXEC, SIGKILL } from './constants.js';
@@ -20,10 +19,25 @@ let collect: ((opts?: { type: 'minor' | 'major' }) => void) | undefined;
 
 function minorGc(): void {
   if (!collect) {
-    v8.setFlagsFromString('--expose-gc');
+    v8().setFlagsFromString('--expose-gc');
     collect = vm.runInNewContext('gc') as typeof collect;
   }
   collect!({ type: 'minor' });
+}
+
+/**
+ * With --single-threaded (bin/runts always gives it) V8 compiles and collects on the
+ * calling thread alone, so the child can do both: neither the interpreter-only switch nor
+ * the collection below is needed. Other hosts of this module (tests) run with helper threads.
+ */
+const SINGLE_THREADED = process.execArgv.includes('--single-threaded');
+
+/**
+ * node:v8 only where V8 runs with helper threads: loading it loads Node's streams with it
+ * (~6 ms of every create).
+ */
+function v8(): typeof import('node:v8') {
+  return process.getBuiltinModule('node:v8');
 }
 
 /**
@@ -40,7 +54,7 @@ let interpreting = false;
 function interpretOnly(): void {
   if (interpreting) return;
   for (const flag of ['--no-use-osr', '--no-opt', '--no-maglev', '--no-sparkplug', '--no-concurrent-recompilation']) {
-    v8.setFlagsFromString(flag);
+    v8().setFlagsFromString(flag);
   }
   interpreting = true;
 }
@@ -102,9 +116,11 @@ const FORK_ATTEMPTS = 50;
  * killed before it does anything, and the fork is tried again.
  */
 export function fork(child: () => never): number {
-  interpretOnly();
-  // The collection may map fresh pages with MADV_DONTFORK: mark after it.
-  minorGc();
+  if (!SINGLE_THREADED) {
+    interpretOnly();
+    // The collection may map fresh pages with MADV_DONTFORK: mark after it.
+    minorGc();
+  }
   const sys = libc();
   const gate = Buffer.alloc(8);
   const gateAddress = sys.address(gate);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type koffiModule from 'koffi';
+import { requireFrom } from './require.js';
 
 export type Koffi = typeof koffiModule;
 
@@ -22,7 +22,7 @@ let cached: Koffi | undefined;
  */
 export function koffi(): Koffi {
   if (cached) return cached;
-  const require = createRequire(import.meta.url);
+  const require = requireFrom(import.meta.url);
   if (typeof RUNTS_KOFFI !== 'undefined') {
     try {
       const here = dirname(fileURLToPath(import.meta.url));
