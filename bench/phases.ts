@@ -161,14 +161,16 @@ export class Bench {
   sampleSeal(rt: Runtime): void {
     if (this.pass !== 'time') return;
     const root = join(rt.path, '..', '..');
-    let node: string;
+    // dist/node: the node on its first line, the V8 flags bin/runts gives it on the second
+    let node: string[];
     try {
-      node = readFileSync(join(root, 'dist', 'node'), 'utf8').trim();
+      const [path, flags = ''] = readFileSync(join(root, 'dist', 'node'), 'utf8').split('\n');
+      node = [path, ...flags.split(' ').filter(Boolean)];
     } catch {
       return;
     }
     const time = (script: string, wall: number[], cpu: number[]) => {
-      const { runs } = this.timer.invoke([node, join(root, 'dist', 'bundle', script), '--version'], { timeoutMs: COMMAND_TIMEOUT_MS });
+      const { runs } = this.timer.invoke([...node, join(root, 'dist', 'bundle', script), '--version'], { timeoutMs: COMMAND_TIMEOUT_MS });
       if (!succeeded(runs[0])) return;
       wall.push(runs[0].wallMs);
       cpu.push(runs[0].cpuMs);
