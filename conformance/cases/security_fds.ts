@@ -22,10 +22,11 @@ const listenFds = runcReq(
 
 /**
  * systemd's socket activation of the runtime: it runs with LISTEN_FDS=n and LISTEN_PID its
- * own pid (sh execs it, keeping the pid), as systemd starts a service.
+ * own pid (sh execs it, keeping the pid), as systemd starts a service, or with `pid`
+ * another process's, as when the variables leak from an activated service to its children.
  */
-function activated(n: number): string[] {
-  return ['sh', '-c', `LISTEN_FDS=${n} LISTEN_PID=$$; export LISTEN_FDS LISTEN_PID; exec "$0" "$@"`];
+function activated(n: number, pid = '$$'): string[] {
+  return ['sh', '-c', `LISTEN_FDS=${n} LISTEN_PID=${pid}; export LISTEN_FDS LISTEN_PID; exec "$0" "$@"`];
 }
 
 /**
@@ -113,6 +114,19 @@ export const cases: Case[] = [
       // the pid the process has in its own pid namespace, the last of NSpid
       const own = /^NSpid:.*\s(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       t.equal(value('LISTEN_PID'), own, 'the process sees LISTEN_PID its own pid', passes, { env, pid: own });
+    },
+  },
+  {
+    name: 'security_fds/listen_fds_other_pid',
+    description: 'LISTEN_FDS=2 with LISTEN_PID another process\'s (fds 3, 4 open): the fds are not the runtime\'s to pass, the process holds 0-2',
+    async run(t) {
+      const { created, fds, pid } = await census(t, undefined, activated(2, '1'));
+      t.require(fds !== undefined, 'create succeeds', common.create, failure(created));
+      t.equal([...fds!.keys()], [0, 1, 2], 'the container process holds stdin, stdout and stderr only', stdioOnly, {
+        fds: describeFds(fds!),
+      });
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((v) => v.startsWith('LISTEN_'));
+      t.note(`the process's LISTEN_ variables: ${env.join(' ') || 'none'}`);
     },
   },
 ];
