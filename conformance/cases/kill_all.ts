@@ -61,6 +61,22 @@ async function killAll(t: CaseContext, id: string, pids: number[], dirs: string[
   t.equal(left(), [], 'the container\'s cgroups are empty', all, { dirs });
 }
 
+/** A pod container (its init reaps what is left to it) and its init's pid. */
+async function pod(t: CaseContext) {
+  const b = await t.bundle((c, b) => b.shell('while :; do sleep 1; done'));
+  const init = await t.created(b);
+  await t.started(b.id);
+  return { b, init };
+}
+
+/** A container bundle joining the pid namespace of the process `pid`, running `script`. */
+function joining(t: CaseContext, pid: number, script: string) {
+  return t.bundle((c, b) => {
+    b.linux.namespaces!.find((n) => n.type === 'pid')!.path = `/proc/${pid}/ns/pid`;
+    b.shell(script);
+  });
+}
+
 export const cases: Case[] = [
   {
     name: 'kill_all',
@@ -96,14 +112,8 @@ export const cases: Case[] = [
     description:
       'a container joining a pod\'s pid namespace: once its init is killed its other processes live on, and kill --all KILL of the stopped container (what containerd\'s shim sends) kills them; the pod\'s init lives',
     async run(t) {
-      const pod = await t.bundle((c, b) => b.shell('while :; do sleep 1; done'));
-      const podInit = await t.created(pod);
-      await t.started(pod.id);
-      const b = await t.bundle((c, b) => {
-        const ns = b.linux.namespaces!.find((n) => n.type === 'pid')!;
-        ns.path = `/proc/${podInit}/ns/pid`;
-        b.shell('sleep 1000 & exec sleep 1000');
-      });
+      const { init: podInit } = await pod(t);
+      const b = await joining(t, podInit, 'sleep 1000 & exec sleep 1000');
       const init = await t.created(b);
       await t.started(b.id);
       const dirs = cgroupDirsOf(t, init, b.id);
@@ -125,6 +135,28 @@ export const cases: Case[] = [
       await killAll(t, b.id, rest, dirs, 'of the stopped container');
       t.ok(!dead(podInit), 'the pod\'s init, in the same pid namespace but another cgroup, lives', all, { pod: podInit });
       await t.deleted(b.id);
+    },
+  },
+  {
+    name: 'kill_all/forking',
+    description:
+      'in a pod\'s pid namespace, three chains of processes that each fork a child and exit: kill --all KILL must leave no process behind, as if all got the signal at once',
+    async run(t) {
+      const { init: podInit } = await pod(t);
+      // each process of a chain forks the next and exits: a pid read a moment ago is gone
+      const b = await joining(t, podInit, 'hop() { hop & exit 0; }; for i in 1 2 3; do hop & done; echo ready; exec sleep 1000');
+      const init = await t.created(b);
+      const dirs = cgroupDirsOf(t, init, b.id);
+      await t.started(b.id);
+      t.require(await t.printed(b, 'ready'), 'the container process runs its program', common.start);
+      const r = await t.kill(b.id, 'KILL', true);
+      t.ok(r.ok, 'kill --all KILL of the container succeeds', all, failure(r));
+      // a process the signal missed goes on hopping for as long as it is given
+      await sleep(1000);
+      const left = [...new Set(dirs.flatMap((d) => procs(d)))];
+      const states = left.map((p) => `${p} ${procStat(p)?.state ?? 'gone'}`);
+      t.equal(left, [], 'no process of the container is left in its cgroups', all, { dirs, states });
+      t.ok(!dead(podInit), 'the pod\'s init lives', all, { pod: podInit });
     },
   },
 ];
