@@ -53,7 +53,7 @@ export interface CreateOptions {
  * for this process only when LISTEN_PID is its pid (a variable inherited from further up
  * names another process's fds), as runc reads them through go-systemd's activation.Files.
  */
-export function listenFds(env: NodeJS.ProcessEnv, pid: number): number {
+function listenFds(env: NodeJS.ProcessEnv, pid: number): number {
   if (env.LISTEN_PID === undefined || !/^\d+$/.test(env.LISTEN_PID) || Number(env.LISTEN_PID) !== pid) return 0;
   const count = /^\d+$/.test(env.LISTEN_FDS ?? '') ? Number(env.LISTEN_FDS) : 0;
   return Number.isSafeInteger(count) ? count : 0;
@@ -64,7 +64,7 @@ export function listenFds(env: NodeJS.ProcessEnv, pid: number): number {
  * as runc tells it, `LISTEN_FDS=<n>` and `LISTEN_PID=1` after the config's env (1: the
  * pid the init has in a pid namespace of its own).
  */
-export function activatedProcess(proc: Process, listen: number): Process {
+function activatedProcess(proc: Process, listen: number): Process {
   if (listen === 0) return proc;
   return { ...proc, env: [...(proc.env ?? []), `LISTEN_FDS=${listen}`, 'LISTEN_PID=1'] };
 }
