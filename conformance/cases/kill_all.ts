@@ -56,7 +56,7 @@ async function killAll(t: CaseContext, id: string, pids: number[], dirs: string[
   const alive = () => pids.filter((p) => !dead(p));
   await until(() => alive().length === 0);
   t.equal(alive(), [], `every process of the container (${pids.length}) is dead`, all, { pids });
-  const left = () => dirs.flatMap((d) => procs(d));
+  const left = () => [...new Set(dirs.flatMap((d) => procs(d)))];
   await until(() => left().length === 0);
   t.equal(left(), [], 'the container\'s cgroups are empty', all, { dirs });
 }
