@@ -9,6 +9,7 @@ import { cases as hooks } from './hooks.js';
 import { cases as hooks_stdin } from './hooks_stdin.js';
 import { cases as hostname } from './hostname.js';
 import { cases as kill } from './kill.js';
+import { cases as kill_all } from './kill_all.js';
 import { cases as kill_no_effect } from './kill_no_effect.js';
 import { cases as killsig } from './killsig.js';
 import { cases as linux_cgroups_blkio } from './linux_cgroups_blkio.js';
@@ -75,6 +76,7 @@ export const allCases: Case[] = [
   ...start,
   ...state,
   ...kill,
+  ...kill_all,
   ...kill_no_effect,
   ...killsig,
   ...delete_,

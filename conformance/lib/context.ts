@@ -226,6 +226,8 @@ export class CaseContext {
       timeoutMs?: number;
       preserveFds?: number;
       extraFds?: number[];
+      flags?: string[];
+      launcher?: string[];
     } = {},
   ): Promise<CommandResult> {
     this.check();
@@ -241,6 +243,8 @@ export class CaseContext {
         stderrPath: b.stderrPath,
         preserveFds: opts.preserveFds,
         extraFds: opts.extraFds,
+        flags: opts.flags,
+        launcher: opts.launcher,
       },
       opts.timeoutMs,
     );
@@ -266,9 +270,9 @@ export class CaseContext {
     return this.runtime.state(id);
   }
 
-  async kill(id: string, signal: string): Promise<CommandResult> {
+  async kill(id: string, signal: string, all = false): Promise<CommandResult> {
     this.check();
-    return this.runtime.kill(id, signal);
+    return this.runtime.kill(id, signal, all);
   }
 
   async delete(id: string, force = false, timeoutMs?: number): Promise<CommandResult> {

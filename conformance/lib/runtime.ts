@@ -24,6 +24,13 @@ export interface CreateOptions {
   preserveFds?: number;
   /** Open fds the command gets at 3, 4, … (what --preserve-fds refers to). */
   extraFds?: number[];
+  /** More of create's flags (runc's vocabulary), before the id. */
+  flags?: string[];
+  /**
+   * A command line that starts the runtime, given the runtime's own command line as its
+   * arguments (`sh -c '…; exec "$0" "$@"'`): what sets up the process the runtime runs as.
+   */
+  launcher?: string[];
 }
 
 export interface ExecOptions {
@@ -53,9 +60,11 @@ export class Runtime {
 
   private command(
     args: string[],
-    extra: { stdoutPath?: string; stderrPath?: string; timeoutMs?: number; extraFds?: number[] } = {},
+    extra: { stdoutPath?: string; stderrPath?: string; timeoutMs?: number; extraFds?: number[]; launcher?: string[] } = {},
   ) {
-    return runCommand(this.path, ['--root', this.root, ...args], {
+    const line = [this.path, '--root', this.root, ...args];
+    const [file, ...argv] = extra.launcher ? [...extra.launcher, ...line] : line;
+    return runCommand(file, argv, {
       timeoutMs: extra.timeoutMs ?? COMMAND_TIMEOUT_MS,
       scratch: this.scratch,
       stdoutPath: extra.stdoutPath,
@@ -68,11 +77,12 @@ export class Runtime {
     const args = ['create', '--bundle', bundle];
     if (opts.pidFile) args.push('--pid-file', opts.pidFile);
     if (opts.preserveFds !== undefined) args.push('--preserve-fds', String(opts.preserveFds));
-    return this.command([...args, id], {
+    return this.command([...args, ...(opts.flags ?? []), id], {
       stdoutPath: opts.stdoutPath,
       stderrPath: opts.stderrPath,
       timeoutMs,
       extraFds: opts.extraFds,
+      launcher: opts.launcher,
     });
   }
 
@@ -88,8 +98,9 @@ export class Runtime {
     return this.command(['start', id], { timeoutMs });
   }
 
-  kill(id: string, signal: string): Promise<CommandResult> {
-    return this.command(['kill', id, signal]);
+  /** `kill [--all] ID SIGNAL`: with `all`, runc's flag for every process of the container. */
+  kill(id: string, signal: string, all = false): Promise<CommandResult> {
+    return this.command(all ? ['kill', '--all', id, signal] : ['kill', id, signal]);
   }
 
   delete(id: string, force = false, timeoutMs?: number): Promise<CommandResult> {

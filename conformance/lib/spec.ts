@@ -2,13 +2,14 @@
  * A requirement of the OCI runtime-spec (v1.3.0): the document, its section heading and
  * the sentence quoted word for word, so a reader can find it and judge the check. The
  * security cases check properties the spec does not state; where no sentence of the spec
- * fits, they cite this repository's docs/security.md instead, marked `project`.
+ * fits, they cite this repository's docs/security.md instead, and the cases of runc's own
+ * flags runc's manual: `source` says which, when it is not the runtime-spec.
  */
 export interface Requirement {
   doc: string;
   section: string;
   text: string;
-  project?: true;
+  source?: string;
 }
 
 export function req(doc: string, section: string, text: string): Requirement {
@@ -17,13 +18,19 @@ export function req(doc: string, section: string, text: string): Requirement {
 
 /** A rule of this repository's docs/security.md, quoted word for word: not the runtime-spec. */
 export function securityReq(section: string, text: string): Requirement {
-  return { doc: 'docs/security.md', section, text, project: true };
+  return { doc: 'docs/security.md', section, text, source: "runts' docs/security.md, not the runtime-spec" };
 }
 
-export const PROJECT_SOURCE = "runts' docs/security.md, not the runtime-spec";
+/**
+ * What runc 1.1.5 says a flag of its command line does (`runc <command> --help`, its
+ * OPTIONS), quoted word for word: the flags engines send that the runtime-spec leaves out.
+ */
+export function runcReq(command: string, text: string): Requirement {
+  return { doc: `runc ${command} --help`, section: 'OPTIONS', text, source: "runc 1.1.5's --help, not the runtime-spec" };
+}
 
 export function cite(r: Requirement): string {
-  return r.project ? `${r.doc} "${r.section}", not the runtime-spec` : `${r.doc} "${r.section}"`;
+  return r.source ? `${r.doc} "${r.section}", not the runtime-spec` : `${r.doc} "${r.section}"`;
 }
 
 /** Requirements that many cases lean on when they set a container up. */

@@ -1,6 +1,7 @@
 import { chmodSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadBundleConfig } from '../spec/validate.js';
+import type { Process } from '../spec/types/config.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
 import { checkMountLabel, rootfsPath } from '../linux/mounts.js';
@@ -47,10 +48,29 @@ export interface CreateOptions {
   rootless?: boolean;
 }
 
+/**
+ * systemd's socket activation (sd_listen_fds(3)): the fds at 3 … 3+LISTEN_FDS-1, meant
+ * for this process only when LISTEN_PID is its pid (a variable inherited from further up
+ * names another process's fds), as runc reads them through go-systemd's activation.Files.
+ */
+function listenFds(env: NodeJS.ProcessEnv, pid: number): number {
+  if (env.LISTEN_PID === undefined || !/^\d+$/.test(env.LISTEN_PID) || Number(env.LISTEN_PID) !== pid) return 0;
+  const count = /^\d+$/.test(env.LISTEN_FDS ?? '') ? Number(env.LISTEN_FDS) : 0;
+  return Number.isSafeInteger(count) ? count : 0;
+}
+
+/**
+ * The process as the container runs it: with activated fds passed on, it is told of them
+ * as runc tells it, `LISTEN_FDS=<n>` and `LISTEN_PID=1` after the config's env (1: the
+ * pid the init has in a pid namespace of its own).
+ */
+function activatedProcess(proc: Process, listen: number): Process {
+  if (listen === 0) return proc;
+  return { ...proc, env: [...(proc.env ?? []), `LISTEN_FDS=${listen}`, 'LISTEN_PID=1'] };
+}
+
 /** Fds after stdio the container gets: systemd's LISTEN_FDS plus --preserve-fds. */
-function extraFds(preserveFds: number): number {
-  const parsed = Number.parseInt(process.env.LISTEN_FDS ?? '', 10);
-  const listen = Number.isFinite(parsed) && parsed > 0 ? parsed : 0;
+function extraFds(listen: number, preserveFds: number): number {
   checkPassedFds(listen + preserveFds, listen ? `LISTEN_FDS=${listen} and --preserve-fds ${preserveFds}` : `--preserve-fds ${preserveFds}`);
   return listen + preserveFds;
 }
@@ -107,7 +127,9 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       configPath: spec.linux?.cgroupsPath === undefined ? undefined : 'linux.cgroupsPath',
     });
   }
-  const extra = extraFds(o.preserveFds);
+  const listen = listenFds(process.env, process.pid);
+  const extra = extraFds(listen, o.preserveFds);
+  const launched = { ...spec, process: activatedProcess(spec.process, listen) };
   const pidFile = o.pidFile ? resolve(o.pidFile) : undefined;
   if (pidFile !== undefined) checkPidFile(pidFile);
   const made: { cgroups?: CgroupState; consoleFd?: number; pid?: number; bus?: Bus } = { bus: systemd?.bus };
@@ -144,7 +166,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       if (!scope) made.cgroups = createCgroups(cgroupPlan, undefined, o.rootless && !spec.linux?.cgroupsPath);
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
       const pid = (made.pid = spawnInit({
-        id, spec, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
+        id, spec: launched, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
         capabilities, lastCap: lastCap(), cgroupDirs: scope ? cgroupPlan.dirs.map((d) => d.path) : made.cgroups?.paths ?? [], placeInCgroups,
         boundCgroupDirs: scope ? undefined : boundCgroupDirs(cgroupPlan, made.cgroups?.paths ?? []),
         consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined, newKeyring: !o.noNewKeyring,

@@ -183,6 +183,24 @@ t.test('kill --all reaches the processes of a container without a pid namespace'
   t.same(leftovers(), []);
 });
 
+t.test('kill --all reaches a process that keeps forking a child and exiting, as at one instant', async (t) => {
+  const sb = sandbox(t);
+  // each process of a chain forks the next and exits: a pid read a moment ago is gone
+  const c = config(['sh', '-c', 'hop() { hop & exit 0; }; for i in 1 2 3; do hop & done; exec sleep 1000'], `/${PREFIX}/hop`);
+  c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
+  t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(c), 'hop']).status, 0);
+  const procs = where(`/${PREFIX}/hop`, 'pids')!;
+  const left = () => read(posix.join(procs.dir, 'cgroup.procs')).split('\n').filter(Boolean);
+  t.ok(await until(() => left().length > 3), 'the chains run');
+  t.equal(sb.runts(['kill', '--all', 'hop', 'KILL']).status, 0);
+  // a process the signal missed goes on hopping for as long as it is given
+  await new Promise((r) => setTimeout(r, 1000));
+  t.same(left(), [], 'nothing is left in the cgroup');
+  t.equal(read(posix.join(where(`/${PREFIX}/hop`, 'freezer', 'pids')!.dir, procs.v2 ? 'cgroup.freeze' : 'freezer.state')), procs.v2 ? '0' : 'THAWED', 'and it is thawed');
+  t.equal(sb.runts(['delete', 'hop']).status, 0);
+  t.same(leftovers(), []);
+});
+
 t.test('delete removes the directories create made, and only those', async (t) => {
   const sb = sandbox(t);
   const h = v2 ?? v1('pids')!;

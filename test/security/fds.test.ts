@@ -62,3 +62,53 @@ t.test('fd census: the container gets stdio and the fds its caller passed, nothi
   t.equal(none.status, 1, '--preserve-fds 1 with no fd passed fails');
   t.match(none.output, '--preserve-fds 1: fd 3 was not passed to runts');
 });
+
+t.test('socket activation: LISTEN_FDS fds go to the container, told of them as runc tells it', async (t) => {
+  const sb = new Sandbox(t);
+  const passed = ['a', 'b', 'c'].map((n) => openSync(join(sb.dir, n), 'w'));
+  t.teardown(() => passed.forEach((fd) => closeSync(fd)));
+  /**
+   * runts started as systemd starts an activated service: LISTEN_FDS, and LISTEN_PID the
+   * pid runts runs as (sh execs it) or, with `pid`, another one.
+   */
+  const activated = (listen: number, args: string[], extra: number[], pid = '$$') => {
+    const out = join(sb.dir, `out-${args[args.length - 1]}`);
+    const fd = openSync(out, 'w');
+    try {
+      const script = `LISTEN_FDS=${listen} LISTEN_PID=${pid}; export LISTEN_FDS LISTEN_PID; exec "$0" "$@"`;
+      const r = spawnSync('sh', ['-c', script, join(REPO_ROOT, 'bin', 'runts'), '--root', sb.root, ...args], {
+        stdio: ['ignore', fd, fd, ...extra], timeout: 30_000,
+      });
+      return { status: r.status, output: readFileSync(out, 'utf8') };
+    } finally {
+      closeSync(fd);
+    }
+  };
+  const sleeper = () => sb.bundle(baseConfig(rootfs, ['sleep', '1000']));
+  const census = (pid: number) => [...fdsOf(pid).keys()].sort((a, b) => a - b).join(' ');
+  const env = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter((v) => v.startsWith('LISTEN_'));
+  const nsPid = (pid: number) => /^NSpid:.*\s(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+
+  const two = activated(2, ['run', '--detach', '--bundle', sleeper(), 'act'], passed.slice(0, 2));
+  t.equal(two.status, 0, two.output);
+  const init = initPid(sb, 'act');
+  t.equal(census(init), '0 1 2 3 4', 'LISTEN_FDS=2: fds 3 and 4 are passed');
+  t.equal(readlinkSync(`/proc/${init}/fd/4`), join(sb.dir, 'b'), 'fd 4 is the caller\'s second');
+  t.same(env(init), ['LISTEN_FDS=2', 'LISTEN_PID=1'], 'the process is told of them');
+  t.equal(nsPid(init), '1', 'and LISTEN_PID is its pid in its pid namespace');
+
+  const both = activated(2, ['run', '--detach', '--preserve-fds', '1', '--bundle', sleeper(), 'both'], passed);
+  t.equal(both.status, 0, both.output);
+  t.equal(census(initPid(sb, 'both')), '0 1 2 3 4 5', 'LISTEN_FDS=2 and --preserve-fds 1: fds 3 to 5');
+  t.same(env(initPid(sb, 'both')), ['LISTEN_FDS=2', 'LISTEN_PID=1'], 'LISTEN_FDS counts the activated fds only');
+
+  const other = activated(2, ['run', '--detach', '--bundle', sleeper(), 'other'], passed.slice(0, 2), '1');
+  t.equal(other.status, 0, other.output);
+  t.equal(census(initPid(sb, 'other')), '0 1 2', 'LISTEN_PID of another process: its fds are not runts\' to pass');
+  t.same(env(initPid(sb, 'other')), [], 'and the process is told of none');
+
+  const more = activated(3, ['run', '--detach', '--bundle', sleeper(), 'more'], passed.slice(0, 2));
+  t.equal(more.status, 1, 'LISTEN_FDS=3 with two fds passed fails');
+  t.match(more.output, 'LISTEN_FDS=3 and --preserve-fds 0: fd 5 was not passed to runts');
+  t.notOk(existsSync(join(sb.root, 'more')), 'nothing left');
+});
