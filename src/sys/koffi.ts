@@ -22,16 +22,18 @@ let cached: Koffi | undefined;
  */
 export function koffi(): Koffi {
   if (cached) return cached;
-  const require = requireFrom(import.meta.url);
   if (typeof RUNTS_KOFFI !== 'undefined') {
     try {
       const here = dirname(fileURLToPath(import.meta.url));
-      const native = require(join(here, RUNTS_KOFFI.native)) as Koffi & { version: string };
+      // process.dlopen as require() would, without its path resolution (~1 ms)
+      const loaded = { exports: {} as Koffi & { version: string } };
+      process.dlopen(loaded, join(here, RUNTS_KOFFI.native));
+      const native = loaded.exports;
       const manifest = JSON.parse(readFileSync(join(here, RUNTS_KOFFI.manifest), 'utf8')) as { version: string };
       if (native.version === manifest.version) return (cached = native);
     } catch {
       // moved, rebuilt or another platform's: koffi's loader decides
     }
   }
-  return (cached = require('koffi') as Koffi);
+  return (cached = requireFrom(import.meta.url)('koffi') as Koffi);
 }
