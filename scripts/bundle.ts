@@ -27,14 +27,15 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * executable memory: some 6 MiB less for create and run, the same time for the configs
  * engines write (a config of 100,000 mounts validates 3x slower). Node 20 then warns on
  * every later flag change unless WebAssembly is off by flag, which Node 24 no longer
- * accepts: the build asks the node it runs on. The code caches hold only for these flags,
+ * accepts: the build asks the node it runs on. gc exposed: fork() empties the young
+ * generation before it forks (src/sys/fork.ts). The code caches hold only for these flags,
  * so the build runs under them too.
  */
 function v8Flags(): string[] {
   // Node 24 refuses --no-expose-wasm and still warned now and then in lite mode (seen in
   // the rootless tests' output): lite mode only where WebAssembly can be switched off.
   const wasmOff = spawnSync(process.execPath, ['--no-expose-wasm', '-e', '0'], { stdio: 'ignore' }).status === 0;
-  return wasmOff ? ['--single-threaded', '--lite-mode', '--no-expose-wasm'] : ['--single-threaded'];
+  return [...(wasmOff ? ['--single-threaded', '--lite-mode', '--no-expose-wasm'] : ['--single-threaded']), '--expose-gc'];
 }
 
 const flags = v8Flags();

@@ -173,6 +173,8 @@ export function emitContainerHooks(
     p.sys('openat', [report.stateDirFd, e.str(HOOK_STDERR), O_WRONLY | O_TRUNC | O_CLOEXEC], step, { save: stderr, tolerate: [ANY_ERRNO] });
     // clone(2) as fork, with SIGCHLD so wait4 sees it: not clone3, which the engines'
     // default seccomp profiles answer with ENOSYS, and the filter may be loaded by now.
+    // the container's seccomp filter may refuse madvise by now: the clone goes on anyway
+    e.markForClone(step, [ANY_ERRNO]);
     p.sys('clone', [SIGCHLD, 0, 0, 0, 0], step, { save: pid });
     p.jumpIfZero(pid, child);
     if (hook.timeout !== undefined) emitHookTimeout(e, hook.timeout, step, { pid, pidfd, exited, status, stderr, statusBuf }, failed);

@@ -1,8 +1,9 @@
 import { Program, Ptr, Reg, type Step, type Value } from './program.js';
 import {
-  O_CLOEXEC, O_DIRECTORY, O_PATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, S_IFREG,
+  MADV_DOFORK, O_CLOEXEC, O_DIRECTORY, O_PATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, S_IFREG,
 } from '../sys/constants.js';
-import { EEXIST } from '../sys/errno.js';
+import { EEXIST, ENOMEM } from '../sys/errno.js';
+import { doforkRanges } from '../sys/fork.js';
 
 /**
  * A Program with the path helpers every part of the setup uses: paths inside the rootfs
@@ -18,10 +19,22 @@ export class Emitter {
   readonly tmp: Reg;
   private readonly hows = new Map<string, Ptr>();
   private readonly strings = new Map<string, Ptr>();
+  private cloneRanges?: Array<[number, number]>;
 
   constructor(readonly scratchFd: number) {
     this.root = this.p.reg('root');
     this.tmp = this.p.reg('tmp');
+  }
+
+  /**
+   * Every mapping MADV_DOFORK again, just before a raw clone: a clone copies no mapping
+   * marked MADV_DONTFORK, and V8 so marks what it maps, also in a forked setup process
+   * when it collects or compiles there (src/sys/fork.ts). Holes between mappings answer
+   * ENOMEM; the rest of a range is marked all the same.
+   */
+  markForClone(step: Step, tolerate: number[] = [ENOMEM]): void {
+    this.cloneRanges ??= doforkRanges();
+    for (const [from, to] of this.cloneRanges) this.p.sys('madvise', [from, to - from, MADV_DOFORK], step, { tolerate });
   }
 
   /** Where mount(2) finds the file open in the scratch fd. */

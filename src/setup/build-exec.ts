@@ -60,6 +60,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   cloneArgs.writeBigUInt64LE(BigInt(CLONE_PARENT), 0);
   const pid = p.reg('pid');
   const child = p.label('process');
+  e.markForClone({ what: 'let the process have all of the setup process\'s memory' });
   p.sys('clone3', [p.bytes(cloneArgs), 64], { what: 'create the process' }, { save: pid });
   p.jumpIfZero(pid, child);
   const pidRecord = record(e, MSG_PID);

@@ -142,6 +142,7 @@ export function buildInit(o: InitOptions): InitProgram {
   cloneArgs.writeBigUInt64LE(BigInt(CLONE_PARENT), 0);
   const pid = p.reg('pid');
   const init = p.label('init');
+  e.markForClone({ what: 'let the init have all of the setup process\'s memory' });
   p.sys('clone3', [p.bytes(cloneArgs), 64], { what: 'create the container init process' }, { save: pid });
   p.jumpIfZero(pid, init);
   const pidRecord = record(e, MSG_PID);

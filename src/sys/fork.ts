@@ -12,12 +12,15 @@ import { RuntsError } from '../errors.js';
  * its heap MADV_DONTFORK, which would leave the child without it: every mapping is set
  * back to MADV_DOFORK first ([vvar] refuses, gaps answer ENOMEM; both are harmless).
  * A minor GC empties the young generation just before, so that the few bytes the child's
- * JavaScript may allocate never start a collection: a collection would wait for helper
- * threads that do not exist in the child.
+ * JavaScript may allocate never start a collection there: a collection maps pages, which
+ * the setup's next clone would not copy unless marked again (Emitter.markForClone), and
+ * with V8's helper threads it would wait for threads the child does not have.
  */
-let collect: ((opts?: { type: 'minor' | 'major' }) => void) | undefined;
+let collect = (globalThis as { gc?: (opts: { type: 'minor' }) => void }).gc;
 
 function minorGc(): void {
+  // bin/runts exposes gc (scripts/bundle.ts); elsewhere (tests) node:v8 does, at the price
+  // of loading Node's streams with it (~6 ms)
   if (!collect) {
     v8().setFlagsFromString('--expose-gc');
     collect = vm.runInNewContext('gc') as typeof collect;
@@ -27,15 +30,11 @@ function minorGc(): void {
 
 /**
  * With --single-threaded (bin/runts always gives it) V8 compiles and collects on the
- * calling thread alone, so the child can do both: neither the interpreter-only switch nor
- * the collection below is needed. Other hosts of this module (tests) run with helper threads.
+ * calling thread alone, so what the child compiles it finishes: the interpreter-only
+ * switch below is for processes with V8's helper threads (the tests load this module so).
  */
 const SINGLE_THREADED = process.execArgv.includes('--single-threaded');
 
-/**
- * node:v8 only where V8 runs with helper threads: loading it loads Node's streams with it
- * (~6 ms of every create).
- */
 function v8(): typeof import('node:v8') {
   return process.getBuiltinModule('node:v8');
 }
@@ -71,6 +70,12 @@ function isSpecial(line: string): boolean {
   return line.endsWith('[vvar]') || line.endsWith('[vsyscall]') || line.endsWith('[vvar_vclock]');
 }
 
+/** The addresses a line of /proc/<pid>/maps or smaps maps, when it starts a mapping. */
+function spanOf(line: string): [number, number] | undefined {
+  const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+  return m ? [parseInt(m[1], 16), parseInt(m[2], 16)] : undefined;
+}
+
 /** The address ranges of a /proc/<pid>/maps or smaps text, special mappings left out. */
 function ranges(text: string, flagged?: string): Array<[number, number]> {
   const found: Array<[number, number]> = [];
@@ -81,14 +86,41 @@ function ranges(text: string, flagged?: string): Array<[number, number]> {
     if (end < 0) end = text.length;
     const line = text.slice(start, end);
     start = end + 1;
-    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (m) {
-      range = isSpecial(line) ? undefined : [parseInt(m[1], 16), parseInt(m[2], 16)];
+    const span = spanOf(line);
+    if (span) {
+      range = isSpecial(line) ? undefined : span;
       if (range && flagged === undefined) found.push(range);
     } else if (range && flagged !== undefined && line.startsWith('VmFlags:') && line.includes(flagged)) {
       found.push(range);
     }
   }
+  return found;
+}
+
+/**
+ * The address ranges that hold every mapping a process may have or make, but the special
+ * ones (which refuse MADV_DOFORK): from 0 to the top of the map, split around those. A
+ * forked setup process marks them with one madvise each before it clones again with a raw
+ * clone (emitMarkForClone): what it mapped since the fork (V8 collects and compiles in it
+ * too) would otherwise be missing in its child.
+ */
+export function doforkRanges(maps = readFileSync('/proc/self/maps', 'latin1')): Array<[number, number]> {
+  const special: Array<[number, number]> = [];
+  let top = 0;
+  for (const line of maps.split('\n')) {
+    const range = spanOf(line);
+    if (!range) continue;
+    if (isSpecial(line)) special.push(range);
+    else top = Math.max(top, range[1]);
+  }
+  const found: Array<[number, number]> = [];
+  let from = 0;
+  for (const [start, end] of special.sort((a, b) => a[0] - b[0])) {
+    if (start >= top) break;
+    if (start > from) found.push([from, start]);
+    from = Math.max(from, end);
+  }
+  if (top > from) found.push([from, top]);
   return found;
 }
 
@@ -116,11 +148,9 @@ const FORK_ATTEMPTS = 50;
  * killed before it does anything, and the fork is tried again.
  */
 export function fork(child: () => never): number {
-  if (!SINGLE_THREADED) {
-    interpretOnly();
-    // The collection may map fresh pages with MADV_DONTFORK: mark after it.
-    minorGc();
-  }
+  if (!SINGLE_THREADED) interpretOnly();
+  // The collection may map fresh pages with MADV_DONTFORK: mark after it.
+  minorGc();
   const sys = libc();
   const gate = Buffer.alloc(8);
   const gateAddress = sys.address(gate);

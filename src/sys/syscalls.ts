@@ -12,7 +12,7 @@ const x64 = {
   setns: 308, seccomp: 317, execve: 59, pidfd_open: 434, clone3: 435, close_range: 436,
   openat2: 437, mount_setattr: 442, open_tree: 428, move_mount: 429, sched_setaffinity: 203,
   ioprio_set: 251, sched_setattr: 314, pidfd_send_signal: 424, wait4: 61, statx: 332, sendmsg: 46, recvmsg: 47, pidfd_getfd: 438, keyctl: 250, set_mempolicy: 238,
-  fsopen: 430, fsconfig: 431, fsmount: 432, getcwd: 79, statfs: 137, fstatfs: 138, execveat: 322, clone: 56, ppoll: 271,
+  fsopen: 430, fsconfig: 431, fsmount: 432, getcwd: 79, statfs: 137, fstatfs: 138, execveat: 322, clone: 56, ppoll: 271, madvise: 28,
 } as const;
 
 export type SyscallName = keyof typeof x64;
@@ -27,7 +27,7 @@ const arm64: Record<SyscallName, number> = {
   setns: 268, seccomp: 277, execve: 221, pidfd_open: 434, clone3: 435, close_range: 436,
   openat2: 437, mount_setattr: 442, open_tree: 428, move_mount: 429, sched_setaffinity: 122,
   ioprio_set: 30, sched_setattr: 274, pidfd_send_signal: 424, wait4: 260, statx: 291, sendmsg: 211, recvmsg: 212, pidfd_getfd: 438, keyctl: 219, set_mempolicy: 237,
-  fsopen: 430, fsconfig: 431, fsmount: 432, getcwd: 17, statfs: 43, fstatfs: 44, execveat: 281, clone: 220, ppoll: 73,
+  fsopen: 430, fsconfig: 431, fsmount: 432, getcwd: 17, statfs: 43, fstatfs: 44, execveat: 281, clone: 220, ppoll: 73, madvise: 233,
 };
 
 const tables: Record<string, Record<SyscallName, number>> = { x64, arm64 };
