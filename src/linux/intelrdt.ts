@@ -82,7 +82,8 @@ const MASKED = /^L[23](CODE|DATA)?$/;
 
 /** A schema value as the kernel would print it, so that equal settings compare equal. */
 function normalize(resource: string, value: string): string {
-  if (MASKED.test(resource) && /^(0x)?[0-9a-f]+$/i.test(value)) return BigInt(value.startsWith('0x') ? value : `0x${value}`).toString(16);
+  const hex = value.toLowerCase().replace(/^0x/, '');
+  if (MASKED.test(resource) && /^[0-9a-f]+$/.test(hex)) return BigInt(`0x${hex}`).toString(16);
   if (/^\d+$/.test(value)) return BigInt(value).toString();
   return value;
 }
