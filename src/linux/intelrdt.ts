@@ -4,6 +4,7 @@ import type { LinuxIntelRdt, Spec } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
 import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from '../sys/constants.js';
 import { RuntsError } from '../errors.js';
+import * as log from '../log.js';
 
 /**
  * linux.intelRdt (config-linux.md "IntelRdt"): the container's processes in a resctrl
@@ -269,14 +270,16 @@ export function joinIntelRdt(state: RdtState, pid: number): void {
 
 /**
  * Removes resctrl groups, innermost first. rmdir, not a recursive removal: a group's files
- * belong to it and go with it, and its tasks move to the parent group.
+ * belong to it and go with it, and its tasks move to the parent group. As with cgroups, one
+ * that cannot be removed is a warning: the error of a failed create says more, and delete
+ * goes on.
  */
 export function removeIntelRdt(dirs: readonly string[]): void {
   for (const dir of dirs) {
     try {
       rmdirSync(dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw RuntsError.fromNode(`remove resctrl group ${dir}`, err, CONFIG);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(RuntsError.fromNode(`resctrl group ${dir} could not be removed`, err).message);
     }
   }
 }
