@@ -61,8 +61,9 @@ const RESERVED = new Set(['.', '..', 'info', 'mon_groups', 'mon_data']);
 /** The plan for a container `id` whose resctrl filesystem is mounted on `mount`. */
 export function planIntelRdt(rdt: LinuxIntelRdt, id: string, mount: string): RdtPlan {
   const lines: SchemataLine[] = [];
-  if (rdt.l3CacheSchema !== undefined) lines.push({ line: rdt.l3CacheSchema, configPath: `${CONFIG}.l3CacheSchema` });
-  if (rdt.memBwSchema !== undefined) lines.push({ line: rdt.memBwSchema, configPath: `${CONFIG}.memBwSchema` });
+  // an empty one is unset, as runc reads it
+  if (rdt.l3CacheSchema) lines.push({ line: rdt.l3CacheSchema, configPath: `${CONFIG}.l3CacheSchema` });
+  if (rdt.memBwSchema) lines.push({ line: rdt.memBwSchema, configPath: `${CONFIG}.memBwSchema` });
   (rdt.schemata ?? []).forEach((line, i) => lines.push({ line, configPath: `${CONFIG}.schemata[${i}]` }));
   const closID = rdt.closID;
   if (closID !== undefined && closID !== '/' && (closID.includes('/') || RESERVED.has(closID) || closID === '')) {

@@ -17,6 +17,7 @@ t.test('closID unset: a group named after the container, made, written, removed 
   });
   const bare = planIntelRdt({}, 'c1', M);
   t.same([bare.group, bare.absent, bare.lines], [`${M}/c1`, 'make', []], 'no schemata: made, nothing written');
+  t.same(planIntelRdt({ l3CacheSchema: '', memBwSchema: '' }, 'c1', M).lines, [], 'an empty schema is unset');
 });
 
 t.test('l3CacheSchema first, memBwSchema next, then each schemata line', async (t) => {
