@@ -1,5 +1,5 @@
 import { memoryPolicyProblems } from '../linux/mempolicy.js';
-import { intelRdtProblem } from '../linux/intelrdt.js';
+import { resctrlMount } from '../linux/intelrdt.js';
 import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { posix, resolve } from 'node:path';
@@ -327,8 +327,11 @@ function checkDevicesAndMounts(spec: Spec, out: Report): void {
     }
   }
   for (const problem of memoryPolicyProblems(spec)) out.problem(problem.message.replace(/^config\.json: /, ''));
-  const rdt = intelRdtProblem(spec);
-  if (rdt !== undefined) out.problem(`linux.intelRdt: ${rdt}`);
+  if (spec.linux?.intelRdt) {
+    const { mount, problem } = resctrlMount();
+    if (problem !== undefined) out.problem(`linux.intelRdt: ${problem}`);
+    else out.ok(`linux.intelRdt: resctrl is mounted on ${mount}`);
+  }
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) {
     if (!existsSync(`/proc/sys/${key.replace(/\./g, '/')}`)) {
       out.problem(`linux.sysctl["${key}"]: this kernel has no such sysctl`);

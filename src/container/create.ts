@@ -9,7 +9,7 @@ import { checkMountOptions } from '../linux/fs-context.js';
 import { checkSysctl } from '../linux/sysctl.js';
 import { checkMemoryPolicy } from '../linux/mempolicy.js';
 import { checkNetDevices } from '../linux/netdevices.js';
-import { checkIntelRdt } from '../linux/intelrdt.js';
+import { applyIntelRdt, intelRdtPlan, joinIntelRdt, removeIntelRdt, type RdtState } from '../linux/intelrdt.js';
 import { spawnInit } from '../setup/spawn.js';
 import { reap } from '../sys/wait.js';
 import { HOOK_STDERR, HOOK_TIMED_OUT, hookError, hookProblem, hooksOf, readHookStderr, runHooks } from '../linux/hooks.js';
@@ -100,7 +100,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   checkSysctl(spec);
   checkMemoryPolicy(spec);
   checkNetDevices(spec);
-  checkIntelRdt(spec);
+  const rdtPlan = intelRdtPlan(spec, id, o.rootless === true);
   checkMountLabel(spec);
   checkMountOptions(spec);
   const capabilities = planCapabilities(spec.process.capabilities, hostBounding());
@@ -132,7 +132,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
   const launched = { ...spec, process: activatedProcess(spec.process, listen) };
   const pidFile = o.pidFile ? resolve(o.pidFile) : undefined;
   if (pidFile !== undefined) checkPidFile(pidFile);
-  const made: { cgroups?: CgroupState; consoleFd?: number; pid?: number; bus?: Bus } = { bus: systemd?.bus };
+  const made: { cgroups?: CgroupState; consoleFd?: number; pid?: number; bus?: Bus; rdt?: { state: RdtState; made: string[] } } = { bus: systemd?.bus };
   let placeInCgroups: ((pid: number) => void) | undefined;
   if (systemd) {
     const { bus, scope: unit, facts } = systemd;
@@ -164,6 +164,10 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       // As runc's rootless manager: a cgroup the caller may not make is left out only when
       // the config names none; one it names must be made.
       if (!scope) made.cgroups = createCgroups(cgroupPlan, undefined, o.rootless && !spec.linux?.cgroupsPath);
+      if (rdtPlan) {
+        made.rdt = applyIntelRdt(rdtPlan);
+        writeCreating(root, id, { cgroups: plannedCgroups(cgroupPlan, scope), intelRdt: made.rdt.made });
+      }
       if (terminal && o.consoleSocket !== undefined) made.consoleFd = connectConsoleSocket(o.consoleSocket);
       const pid = (made.pid = spawnInit({
         id, spec: launched, bundle, rootfs, stateDir: dir, noPivot: o.noPivot, extraFds: extra,
@@ -171,9 +175,12 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
         boundCgroupDirs: scope ? undefined : boundCgroupDirs(cgroupPlan, made.cgroups?.paths ?? []),
         consoleFd: terminal ? made.consoleFd ?? o.consoleFd : undefined, newKeyring: !o.noNewKeyring,
       }));
+      // config-linux.md: the container's pid in the group's tasks, before create returns
+      if (made.rdt) joinIntelRdt(made.rdt.state, pid);
       const stat = procStat(pid);
       const state: ContainerState = {
         ...newState(spec, id, pid, stat?.startTime ?? '', { bundle, rootfs }, made.cgroups),
+        ...(made.rdt ? { intelRdt: made.rdt.state } : {}),
         ...(o.noNewKeyring ? { noNewKeyring: true } : {}),
       };
       writeState(root, state);
@@ -196,6 +203,7 @@ export function createContainer(root: string, id: string, o: CreateOptions): Con
       reap(made.pid);
     }
     if (made.cgroups) removeCgroups(made.cgroups);
+    if (made.rdt) removeIntelRdt(made.rdt.made);
     rmSync(dir, { recursive: true, force: true });
     // A failed create-time hook continues the lifecycle at its end: the poststop hooks run.
     if (err instanceof RuntsError && err.configPath?.startsWith('hooks.')) {

@@ -6,6 +6,7 @@ import { withLock } from './lock.js';
 import { isAlive } from './proc.js';
 import { signalContainer } from './kill.js';
 import { removeCgroups } from '../linux/cgroups/apply.js';
+import { removeIntelRdt } from '../linux/intelrdt.js';
 import { runHooks } from '../linux/hooks.js';
 import { unbindRestoreRoot } from './restore-root.js';
 
@@ -36,6 +37,7 @@ export function destroyContainer(root: string, state: ContainerState): void {
     if (!awaitExit(state, 10_000)) throw new RuntsError(`container ${state.id} did not exit after SIGKILL`);
   }
   if (state.cgroups) removeCgroups(state.cgroups);
+  if (state.intelRdt) removeIntelRdt(state.intelRdt.remove);
   rmSync(containerDir(root, state.id), { recursive: true, force: true });
   runHooks(state.config, 'poststop', { ...hookState(state), status: 'stopped' }, true);
 }
@@ -52,8 +54,9 @@ export function deleteContainer(root: string, id: string, force: boolean): void 
     if (!existsSync(join(dir, 'state.json')) || (force && !stateReadable(root, id))) {
       // A create that died before writing its state, or a state file that cannot be read:
       // the creating record names the cgroups, and so the processes, it may have made.
-      const cgroups = readCreating(root, id)?.cgroups;
-      if (cgroups) removeCgroups(cgroups);
+      const creating = readCreating(root, id);
+      if (creating?.cgroups) removeCgroups(creating.cgroups);
+      if (creating?.intelRdt) removeIntelRdt(creating.intelRdt);
       // A restore that died may have left the rootfs bound inside: unbound first, so
       // that removing the directory does not reach into the rootfs.
       unbindRestoreRoot(dir);

@@ -62,6 +62,7 @@ export function execProcess(root: string, id: string, process: Process, o: ExecO
     capabilities,
     lastCap: lastCap(),
     cgroupProcs: cgroupProcsFiles(joined),
+    rdtTasks: state.intelRdt?.tasks,
     rootless: globalThis.process.geteuid!() !== 0 || state.cgroups?.systemd?.manager === 'user',
     consoleFd: process.terminal ? o.consoleFd : undefined,
     sessionKeyring: state.noNewKeyring ? undefined : id,

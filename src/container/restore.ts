@@ -82,6 +82,10 @@ export function restoreContainer(root: string, id: string, o: RestoreOptions): C
   if (spec.process?.terminal) {
     throw new RuntsError('restore of a container with a terminal is not supported', { configPath: 'process.terminal' });
   }
+  // the restored processes would have to be put in the group one thread at a time, racing their forks
+  if (spec.linux?.intelRdt) {
+    throw new RuntsError('restore of a container with linux.intelRdt is not supported: criu does not restore resctrl groups', { configPath: 'linux.intelRdt' });
+  }
   // an id in use is refused before the images are looked at (the mkdir below decides a race)
   if (existsSync(containerDir(root, id))) throw new RuntsError(`container with id exists: ${id}`);
   checkImages(o.imagePath);

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Spec } from '../spec/types/config.js';
 import type { CgroupState } from '../linux/cgroups/apply.js';
+import type { RdtState } from '../linux/intelrdt.js';
 import { RuntsError } from '../errors.js';
 import { isAlive } from './proc.js';
 import { isPaused } from '../linux/cgroups/freezer.js';
@@ -33,6 +34,8 @@ export interface ContainerState {
   config: Spec;
   /** The container's cgroups and which of their directories create made. */
   cgroups?: CgroupState;
+  /** linux.intelRdt: the resctrl tasks files the container's processes join, and the groups delete removes. */
+  intelRdt?: RdtState;
   /** create's --no-new-keyring: the container shares its creator's session keyring, and so do its exec'd processes. */
   noNewKeyring?: boolean;
 }
@@ -99,6 +102,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** An RdtState as create writes it: absolute paths only. */
+function isRdtState(v: unknown): v is RdtState {
+  const paths = (p: unknown) => Array.isArray(p) && p.every((x) => typeof x === 'string' && x.startsWith('/'));
+  return isObject(v) && typeof v.mount === 'string' && v.mount.startsWith('/') && paths(v.tasks) && paths(v.remove);
+}
+
 /** What is wrong with a parsed state.json, in the fields the commands rely on. */
 function stateProblem(doc: unknown, id: string): string | undefined {
   if (!isObject(doc)) return 'expected an object';
@@ -118,6 +127,7 @@ function stateProblem(doc: unknown, id: string): string | undefined {
       return 'cgroups.systemd is not a systemd unit';
     }
   }
+  if (doc.intelRdt !== undefined && !isRdtState(doc.intelRdt)) return 'intelRdt is not a list of resctrl paths';
   return undefined;
 }
 
@@ -141,6 +151,8 @@ export function readState(root: string, id: string): ContainerState {
  */
 export interface CreatingRecord {
   cgroups?: CgroupState;
+  /** The resctrl groups create made (all of them: a failed create removes a named group it made too). */
+  intelRdt?: string[];
 }
 
 export const CREATING = 'creating.json';
@@ -155,7 +167,9 @@ export function readCreating(root: string, id: string): CreatingRecord | undefin
     const doc = parseJsonInput(readInputFile(join(containerDir(root, id), CREATING), STATE_LIMIT), CREATING) as CreatingRecord;
     const c = doc?.cgroups;
     const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string' && x.startsWith('/sys/fs/cgroup/'));
-    return c === undefined || (strings(c.paths) && strings(c.created)) ? doc : undefined;
+    const rdt = doc?.intelRdt;
+    const rdtOk = rdt === undefined || (Array.isArray(rdt) && rdt.every((x) => typeof x === 'string' && x.startsWith('/')));
+    return rdtOk && (c === undefined || (strings(c.paths) && strings(c.created))) ? doc : undefined;
   } catch {
     return undefined;
   }

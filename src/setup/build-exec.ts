@@ -6,6 +6,7 @@ import { NAMESPACES } from '../linux/namespaces.js';
 import type { LinuxNamespaceType } from '../spec/types/config.js';
 import { emitResetSignals } from '../linux/signals.js';
 import { emitJoinCgroups } from '../linux/cgroups/join.js';
+import { emitJoinIntelRdt } from '../linux/intelrdt.js';
 import type { CapabilityPlan } from '../linux/capabilities.js';
 import {
   emitCloseInherited, emitCredentials, emitEnterCwd, emitExec, emitHideRuntimeArguments, emitLastAttributes, emitLookup, emitPassFds, record, type ArgumentArea,
@@ -34,6 +35,8 @@ export interface ExecOptions {
   cgroupProcs: string[];
   /** The runtime is rootless: a cgroup it may not move the process into is not joined (join.ts). */
   rootless?: boolean;
+  /** linux.intelRdt: the tasks files of the container's resctrl groups. */
+  rdtTasks?: string[];
   /** With process.terminal: where the pty master goes, and a free fd for the pty. */
   console?: ConsoleFds;
   /** The runtime's command line and environment, cleared in the setup processes. */
@@ -53,6 +56,7 @@ export function buildExec(o: ExecOptions): { emitter: Emitter; report: Ptr } {
   emitHideRuntimeArguments(e, o.argumentArea);
   p.sys('prctl', [PR_SET_DUMPABLE, 0, 0, 0, 0], { what: 'make the setup process non-dumpable' });
   emitJoinCgroups(e, o.spec, o.cgroupProcs, o.rootless);
+  emitJoinIntelRdt(e, o.rdtTasks ?? []);
   for (const j of o.joinFds) {
     p.sys('setns', [j.fd, NAMESPACES[j.type].flag], { what: `join the container's ${j.type} namespace` });
   }
