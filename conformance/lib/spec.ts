@@ -2,13 +2,15 @@
  * A requirement of the OCI runtime-spec (v1.3.0): the document, its section heading and
  * the sentence quoted word for word, so a reader can find it and judge the check. The
  * security cases check properties the spec does not state; where no sentence of the spec
- * fits, they cite this repository's docs/security.md instead, marked `project`.
+ * fits, they cite this repository's docs/security.md instead, and the checkpoint case
+ * runc's manual page of the command: those are marked `project`, with their `source`.
  */
 export interface Requirement {
   doc: string;
   section: string;
   text: string;
   project?: true;
+  source?: string;
 }
 
 export function req(doc: string, section: string, text: string): Requirement {
@@ -17,10 +19,16 @@ export function req(doc: string, section: string, text: string): Requirement {
 
 /** A rule of this repository's docs/security.md, quoted word for word: not the runtime-spec. */
 export function securityReq(section: string, text: string): Requirement {
-  return { doc: 'docs/security.md', section, text, project: true };
+  return { doc: 'docs/security.md', section, text, project: true, source: "runts' docs/security.md, not the runtime-spec" };
 }
 
-export const PROJECT_SOURCE = "runts' docs/security.md, not the runtime-spec";
+/**
+ * A sentence of runc's manual page `page` (runc-checkpoint.8.md…), for a command runc's
+ * command line has and the spec does not: not the runtime-spec.
+ */
+export function runcReq(page: string, section: string, text: string): Requirement {
+  return { doc: `runc's man/${page}`, section, text, project: true, source: `runc's man/${page}, not the runtime-spec` };
+}
 
 export function cite(r: Requirement): string {
   return r.project ? `${r.doc} "${r.section}", not the runtime-spec` : `${r.doc} "${r.section}"`;

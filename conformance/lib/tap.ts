@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
 import type { Assertion } from './context.js';
-import { cite, PROJECT_SOURCE } from './spec.js';
+import { cite } from './spec.js';
 
 /**
  * TAP 14 output: one test point per case, its assertions as an indented subtest, and
@@ -38,7 +38,7 @@ export class Tap {
       assertions.forEach((a, i) => {
         this.line(`    ${a.ok ? 'ok' : 'not ok'} ${i + 1} - ${escape(a.name)} [${cite(a.req)}]`);
         if (!a.ok || this.verbose) {
-          const source = a.req.project ? { source: PROJECT_SOURCE } : {};
+          const source = a.req.source ? { source: a.req.source } : {};
           yaml('      ', { requirement: a.req.text, ...source, ...a.diag }, (l) => this.line(l));
         }
       });
