@@ -266,10 +266,12 @@ export function setupNamespacesScript(dir: string, onSetupNamespaces: (pid: numb
     throw err instanceof RuntsError ? err : RuntsError.fromNode(`criu's action script in ${dir}`, err);
   }
   const [request, answer] = fds;
-  // the pid of one request, a line; the fifo keeps its order
-  let pending = '';
-  requests = new (createRequire(import.meta.url)('node:net') as typeof import('node:net')).Socket({ fd: request, readable: true, writable: false });
+  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
+  requests = new net.Socket({ fd: request, readable: true, writable: false });
+  // the socket closes the request fifo's fd from now on
   fds.shift();
+  // each request is a pid on a line of its own
+  let pending = '';
   requests.on('data', (chunk) => {
     pending += chunk.toString();
     for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
