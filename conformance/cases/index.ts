@@ -1,4 +1,5 @@
 import type { Case } from '../lib/context.js';
+import { cases as checkpoint } from './checkpoint.js';
 import { cases as config_updates_without_affect } from './config_updates_without_affect.js';
 import { cases as create } from './create.js';
 import { cases as default_ } from './default.js';
@@ -119,6 +120,7 @@ export const allCases: Case[] = [
   ...linux_sysctl,
   ...linux_uid_mappings,
   ...rootless,
+  ...checkpoint,
   ...linux_cgroups_blkio,
   ...linux_cgroups_cpus,
   ...linux_cgroups_devices,

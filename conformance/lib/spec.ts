@@ -2,8 +2,9 @@
  * A requirement of the OCI runtime-spec (v1.3.0): the document, its section heading and
  * the sentence quoted word for word, so a reader can find it and judge the check. The
  * security cases check properties the spec does not state; where no sentence of the spec
- * fits, they cite this repository's docs/security.md instead, and the cases of runc's own
- * flags runc's manual: `source` says which, when it is not the runtime-spec.
+ * fits, they cite this repository's docs/security.md instead, the cases of runc's own
+ * flags runc's --help, and the checkpoint case runc's manual page of the command: `source`
+ * says which, when it is not the runtime-spec.
  */
 export interface Requirement {
   doc: string;
@@ -27,6 +28,14 @@ export function securityReq(section: string, text: string): Requirement {
  */
 export function runcReq(command: string, text: string): Requirement {
   return { doc: `runc ${command} --help`, section: 'OPTIONS', text, source: "runc 1.1.5's --help, not the runtime-spec" };
+}
+
+/**
+ * A sentence of runc's manual page `page` (runc-checkpoint.8.md…), for a command runc's
+ * command line has and the spec does not: not the runtime-spec.
+ */
+export function runcManReq(page: string, section: string, text: string): Requirement {
+  return { doc: `runc's man/${page}`, section, text, source: `runc's man/${page}, not the runtime-spec` };
 }
 
 export function cite(r: Requirement): string {

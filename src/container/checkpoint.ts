@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntsError } from '../errors.js';
-import { bindMounts, dumpArgs, mountPoint, runCriu, type CriuCommon } from '../linux/criu.js';
+import { bindMounts, dumpArgs, mountPoint, runCriu, ttyKey, type CriuCommon } from '../linux/criu.js';
 import { freezerDir } from '../linux/cgroups/freezer.js';
 import { readState, statusOf, writeAtomic, type ContainerState } from './state.js';
 import { withLock } from './lock.js';
@@ -17,6 +17,12 @@ export interface CheckpointOptions extends CriuCommon {
 
 /** The file in the images that records the init's stdio (runc's name and format). */
 export const DESCRIPTORS = 'descriptors.json';
+
+/** The file in the images that holds criu's key for the container's terminal. */
+export const TTY_INFO = 'tty.info';
+
+/** Where the container's terminal is bound. */
+export const CONSOLE = '/dev/console';
 
 /** A directory made if missing (runc makes the image directory 0700). */
 export function ensureDir(dir: string, what: string): void {
@@ -55,6 +61,21 @@ function joinedNetNs(state: ContainerState): number | undefined {
   }
 }
 
+/**
+ * criu's key for the container's terminal: the pty bound on its /dev/console, whoever
+ * in the container holds it.
+ */
+function terminalKey(state: ContainerState): string | undefined {
+  if (!state.config.process?.terminal) return undefined;
+  const console = `/proc/${state.pid}/root${CONSOLE}`;
+  try {
+    const st = statSync(console);
+    return ttyKey(st.rdev, st.dev);
+  } catch (err) {
+    throw RuntsError.fromNode(`the container's terminal ${console}`, err, 'process.terminal');
+  }
+}
+
 /** What the init's fds 0-2 are ("pipe:[123]", "/dev/null"): restore gives pipes new ends. */
 function descriptors(pid: number): string[] {
   return [0, 1, 2].map((fd) => {
@@ -83,13 +104,18 @@ export function checkpointContainer(root: string, id: string, o: CheckpointOptio
     ensureDir(o.imagePath, 'image path');
     ensureDir(o.workPath, 'work path');
     writeAtomic(join(o.imagePath, DESCRIPTORS), JSON.stringify(descriptors(state.pid)));
+    const tty = terminalKey(state);
+    if (tty !== undefined) writeAtomic(join(o.imagePath, TTY_INFO), tty);
+    else rmSync(join(o.imagePath, TTY_INFO), { force: true });
     const args = dumpArgs({
       ...o,
       pid: state.pid,
       rootfs: state.rootfs,
       freezerCgroup: state.cgroups ? freezerDir(state.cgroups) : undefined,
-      external: externalMounts(state),
+      // the pty bound there stays outside too: restore binds the new one
+      external: tty === undefined ? externalMounts(state) : [...externalMounts(state), CONSOLE],
       joinedNetNs: joinedNetNs(state),
+      tty,
     });
     const logName = o.preDump ? 'pre-dump.log' : 'dump.log';
     runCriu(o.preDump ? 'checkpoint (pre-dump)' : 'checkpoint', args, join(o.workPath, logName), o.statusFd === undefined ? [] : [o.statusFd]);

@@ -1,4 +1,4 @@
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { Process } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
 import { RuntsError } from '../errors.js';
@@ -9,6 +9,7 @@ import {
 } from '../sys/constants.js';
 import { EAGAIN, EEXIST } from '../sys/errno.js';
 import { seconds, setupTimeoutMs } from '../sys/wait.js';
+import { syscallNumber } from '../sys/syscalls.js';
 
 /**
  * process.terminal: the process gets a pty of the container's own devpts as its stdio and
@@ -143,4 +144,50 @@ export function receiveMaster(socket: number): number {
     throw new RuntsError('the container sent no pty master');
   }
   return control.readInt32LE(16);
+}
+
+/**
+ * A new pty of the host's devpts, for a restored process: the slave takes the place of
+ * the terminal the checkpoint recorded as external (its own was the container's devpts,
+ * gone with it), and the master goes to the console socket.
+ */
+export function openPty(): { master: number; slave: number } {
+  const sys = libc();
+  const flags = O_RDWR | O_NOCTTY | O_CLOEXEC;
+  let master: number;
+  try {
+    master = openSync('/dev/ptmx', flags);
+  } catch (err) {
+    throw RuntsError.fromNode('open /dev/ptmx', err, 'process.terminal');
+  }
+  const unlock = Buffer.alloc(4);
+  const slave = sys.ioctl(master, TIOCSPTLCK, sys.address(unlock)) < 0 ? -1 : sys.ioctl(master, TIOCGPTPEER, flags);
+  if (slave < 0) {
+    const errno = sys.errno();
+    closeSync(master);
+    throw new RuntsError('open the slave of a new pty', { errno, configPath: 'process.terminal' });
+  }
+  return { master, slave };
+}
+
+/** Sends a pty master over a connected console socket: the message the setup program sends. */
+export function sendMaster(socket: number, master: number): void {
+  const sys = libc();
+  const name = Buffer.from(MASTER_NAME);
+  const iovec = Buffer.alloc(16);
+  iovec.writeBigUInt64LE(sys.address(name), 0);
+  iovec.writeBigUInt64LE(BigInt(name.length), 8);
+  const control = Buffer.alloc(24);
+  control.writeBigUInt64LE(20n, 0);
+  control.writeInt32LE(SOL_SOCKET, 8);
+  control.writeInt32LE(SCM_RIGHTS, 12);
+  control.writeInt32LE(master, 16);
+  const msghdr = Buffer.alloc(56);
+  msghdr.writeBigUInt64LE(sys.address(iovec), 16);
+  msghdr.writeBigUInt64LE(1n, 24);
+  msghdr.writeBigUInt64LE(sys.address(control), 32);
+  msghdr.writeBigUInt64LE(BigInt(control.length), 40);
+  if (sys.syscall(syscallNumber('sendmsg'), socket, sys.address(msghdr), 0, 0, 0, 0) < 0) {
+    throw new RuntsError('send the pty master to the console socket', { errno: sys.errno(), configPath: 'process.terminal' });
+  }
 }

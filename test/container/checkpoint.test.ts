@@ -1,9 +1,11 @@
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { RUNTS, Sandbox, baseConfig, sharedRootfs, sleep, until } from '../helpers/containers.js';
-import { criuBinary, criuLogError, dumpArgs, restoreArgs } from '../../src/linux/criu.js';
+import { criuBinary, criuLogError, dumpArgs, restoreArgs, ttyKey } from '../../src/linux/criu.js';
+import { receiveMaster } from '../../src/linux/console.js';
 
 /**
  * checkpoint and restore through CRIU. What CRIU can do depends on the kernel: where
@@ -145,6 +147,137 @@ t.test('restore in the foreground: the restored init is runts\' child, its end e
   t.notOk(existsSync(join(sb.root, 'fg')), 'and has deleted the container');
 });
 
+/** A console socket that takes one pty master. */
+function consoleSocket(t: Test, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    // pauseOnConnect: Node must not read the socket, or the fd would be lost to it
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
+      resolve(receiveMaster((socket as any)._handle.fd));
+      socket.destroy();
+    });
+    server.listen(path);
+    t.teardown(() => server.close());
+  });
+}
+
+/** What arrives on a pty master, as it arrives. */
+function output(t: Test, master: number): () => string {
+  let out = '';
+  const stream = createReadStream('', { fd: master });
+  stream.on('data', (d) => (out += d));
+  stream.on('error', () => {});
+  t.teardown(() => stream.destroy());
+  return () => out;
+}
+
+/** The controlling terminal of a process (stat's tty_nr) and the device of its stdin. */
+function terminalOf(pid: number): { ctty: number; stdin: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const ctty = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[4]);
+  const st = statSync(`/proc/${pid}/fd/0`);
+  return { ctty, stdin: st.rdev };
+}
+
+t.test('a container with a terminal: checkpointed, restored with a new console socket, it answers on the new master', { skip: skip || (criuWorks ? false : 'criu check fails on this kernel') }, async (t) => {
+  const sb = new Sandbox(t);
+  const config = baseConfig(rootfs, ['sh', '-c', 'while read line; do echo "got: $line"; done']);
+  config.process.terminal = true;
+  const bundle = sb.bundle(config);
+  const first = consoleSocket(t, join(sb.dir, 'first.sock'));
+  const created = sb.runts(['create', '--console-socket', join(sb.dir, 'first.sock'), '--bundle', bundle, 'tt']);
+  t.equal(created.status, 0, created.stderr);
+  t.equal(sb.runts(['start', 'tt']).status, 0);
+  const master1 = await first;
+  const before = output(t, master1);
+  writeSync(master1, 'one\n');
+  t.ok(await until(() => before().includes('got: one')), `the process answers before: ${JSON.stringify(before())}`);
+
+  const images = join(sb.dir, 'images');
+  const dumped = sb.runts(['checkpoint', '--image-path', images, 'tt']);
+  t.equal(dumped.status, 0, dumped.stderr);
+  t.match(readFileSync(join(images, 'tty.info'), 'utf8'), /^tty\[[0-9a-f]+:[0-9a-f]+\]$/, 'the terminal is recorded as external');
+  t.match(sb.runts(['state', 'tt']).stderr, /container does not exist: tt/, 'the container is gone');
+
+  const second = consoleSocket(t, join(sb.dir, 'second.sock'));
+  const restored = sb.runts(['restore', '--detach', '--console-socket', join(sb.dir, 'second.sock'), '--image-path', images, '--bundle', bundle, 'tt']);
+  t.equal(restored.status, 0, restored.stderr);
+  if (restored.status !== 0) return;
+  const master2 = await second;
+  const pid = sb.state('tt').pid as number;
+  const { ctty, stdin } = terminalOf(pid);
+  t.ok(ctty !== 0 && ctty === stdin, `the restored init's controlling terminal is its stdin (${ctty}, ${stdin})`);
+  const after = output(t, master2);
+  writeSync(master2, 'two\n');
+  t.ok(await until(() => after().includes('got: two')), `the restored process answers on the new master: ${JSON.stringify(after())}`);
+
+  t.equal(sb.runts(['kill', 'tt', 'KILL']).status, 0);
+  t.ok(await until(() => sb.state('tt').status === 'stopped'));
+  t.equal(sb.runts(['delete', 'tt']).status, 0);
+});
+
+/**
+ * A hook that keeps what it was given and what it saw: the state on its stdin, the pid
+ * namespace and command line of the process the state names.
+ */
+function recordingHook(dir: string, name: string): any {
+  const script = `s=$(cat); echo "$s" > ${dir}/${name}.json; pid=$(echo "$s" | sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p'); `
+    + `readlink /proc/$pid/ns/pid > ${dir}/${name}.pidns; tr '\\0' ' ' < /proc/$pid/cmdline > ${dir}/${name}.cmdline`;
+  return { path: '/bin/sh', args: ['sh', '-c', script], env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] };
+}
+
+t.test('restore runs the prestart and createRuntime hooks once criu has made the namespaces, with the restored init in the state', { skip: skip || (criuWorks ? false : 'criu check fails on this kernel') }, async (t) => {
+  const sb = new Sandbox(t);
+  const seen = join(sb.dir, 'seen');
+  mkdirSync(seen);
+  const config = baseConfig(rootfs, ['sh', '-c', COUNTER]);
+  config.hooks = { prestart: [recordingHook(seen, 'prestart')], createRuntime: [recordingHook(seen, 'createRuntime')] };
+  const bundle = sb.bundle(config);
+  await running(sb, t, 'hk', bundle);
+  const images = join(sb.dir, 'images');
+  const dumped = sb.runts(['checkpoint', '--image-path', images, 'hk']);
+  t.equal(dumped.status, 0, dumped.stderr);
+  rmSync(seen, { recursive: true });
+  mkdirSync(seen);
+
+  const restored = sb.runts(['restore', '--detach', '--image-path', images, '--bundle', bundle, 'hk']);
+  t.equal(restored.status, 0, restored.stderr);
+  if (restored.status !== 0) return;
+  const pid = sb.state('hk').pid as number;
+  for (const name of ['prestart', 'createRuntime']) {
+    const state = JSON.parse(readFileSync(join(seen, `${name}.json`), 'utf8'));
+    t.same(state, { ociVersion: config.ociVersion, id: 'hk', status: 'creating', pid, bundle }, `${name}: the state on stdin names the restored init`);
+    t.equal(readFileSync(join(seen, `${name}.pidns`), 'utf8'), `${readlinkSync(`/proc/${pid}/ns/pid`)}\n`, `${name}: it is in the restored pid namespace already`);
+    t.notMatch(readFileSync(join(seen, `${name}.cmdline`), 'utf8'), /^sh -c /, `${name}: it does not run the container's program yet`);
+  }
+  t.notOk(readdirSync(join(sb.root, 'hk')).some((f) => f.startsWith('criu-')), 'criu\'s action script and fifos are gone');
+  const after = count(pid);
+  t.ok(await until(() => count(pid) > after), 'the restored container counts');
+});
+
+t.test('a failing prestart hook fails the restore with its own error and leaves nothing', { skip: skip || (criuWorks ? false : 'criu check fails on this kernel') }, async (t) => {
+  const sb = new Sandbox(t);
+  const { bundle, cgroupsPath } = counterBundle(sb);
+  await running(sb, t, 'hf', bundle);
+  const images = join(sb.dir, 'images');
+  const dumped = sb.runts(['checkpoint', '--image-path', images, 'hf']);
+  t.equal(dumped.status, 0, dumped.stderr);
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  const stopped = join(sb.dir, 'poststop');
+  config.hooks = {
+    prestart: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no >&2; exit 3'] }],
+    poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${stopped}`] }],
+  };
+  const failing = sb.bundle(config);
+  const r = sb.runts(['restore', '--detach', '--image-path', images, '--bundle', failing, 'hf']);
+  t.equal(r.status, 1);
+  t.equal(r.stderr.trim(), 'config.json: hooks.prestart[0]: prestart hook 0 (/bin/sh) failed: exit status 3: no', 'the hook\'s failure, not criu\'s');
+  t.equal(JSON.parse(readFileSync(stopped, 'utf8')).status, 'stopped', 'the poststop hooks ran');
+  t.notOk(existsSync(join(sb.root, 'hf')), 'no state directory');
+  t.equal(cgroupDir(cgroupsPath), undefined, 'no cgroup');
+  t.same(mountedCriuRoots(), [], 'no rootfs left bound for criu');
+  t.notOk(spawnSync('pgrep', ['-f', 'while true; do i=']).stdout.length, 'no restored process');
+});
+
 t.test('checkpoint on a kernel CRIU cannot work with: one line with CRIU\'s message, the container runs on', { skip: skip || (criuWorks ? 'criu check passes here' : false) }, async (t) => {
   const sb = new Sandbox(t);
   const { bundle } = counterBundle(sb);
@@ -237,8 +370,16 @@ t.test('restore refuses what it cannot use, before it makes anything', { skip },
 
   const tty = baseConfig(rootfs, ['sh']);
   tty.process.terminal = true;
-  const terminal = sb.runts(['restore', '--detach', '--image-path', images, '--bundle', sb.bundle(tty), 'n4']);
-  t.same([terminal.status, terminal.stderr.trim()], [1, 'config.json: process.terminal: restore of a container with a terminal is not supported']);
+  const ttyBundle = sb.bundle(tty);
+  const noSocket = sb.runts(['restore', '--detach', '--image-path', images, '--bundle', ttyBundle, 'n4']);
+  t.same([noSocket.status, noSocket.stderr.trim()], [1, 'config.json: process.terminal: cannot allocate tty if runts will detach without setting console socket']);
+  const noTty = sb.runts(['restore', '--detach', '--console-socket', join(sb.dir, 'c.sock'), '--image-path', images, '--bundle', ttyBundle, 'n4']);
+  t.same([noTty.status, noTty.stderr.trim()], [1, `config.json: process.terminal: the checkpoint in ${images} is of a container without a terminal`]);
+  writeFileSync(join(images, 'tty.info'), 'tty[8800:1a]');
+  const withTty = sb.runts(['restore', '--detach', '--image-path', images, '--bundle', bundle, 'n4']);
+  t.same([withTty.status, withTty.stderr.trim()], [1, `config.json: process.terminal: the checkpoint in ${images} is of a container with a terminal`]);
+  const socketNoTty = sb.runts(['restore', '--detach', '--console-socket', join(sb.dir, 'c.sock'), '--image-path', images, '--bundle', bundle, 'n4']);
+  t.same([socketNoTty.status, socketNoTty.stderr.trim()], [1, 'cannot use console socket if runts will not detach or allocate tty']);
   const ns = sb.runts(['restore', '--detach', '--empty-ns', 'ipc', '--image-path', images, '--bundle', bundle, 'n5']);
   t.same([ns.status, ns.stderr.trim()], [1, '--empty-ns: namespace "ipc" is not supported: only network is']);
   t.same(sb.runts(['list', '--quiet']).stdout.trim().split('\n'), ['ex'], 'no container was made');
@@ -291,6 +432,8 @@ t.test('criu\'s arguments and its log, without criu', async (t) => {
   t.ok(dump.includes('--track-mem'), 'a parent means memory tracking');
   const joined = dumpArgs({ pid: 1, rootfs: '/r', imagePath: '/i', workPath: '/w', external: [], joinedNetNs: 4026532000 });
   t.equal(joined[joined.indexOf('--external') + 1], 'net[4026532000]:extRootNetNS', 'a joined network namespace is external');
+  const tty = dumpArgs({ pid: 1, rootfs: '/r', imagePath: '/i', workPath: '/w', external: [], tty: ttyKey(0x8800, 0x1a) });
+  t.equal(tty[tty.indexOf('--external') + 1], 'tty[8800:1a]', 'a terminal is external, named by its rdev and dev in hex');
   const pre = dumpArgs({ pid: 1, rootfs: '/r', imagePath: '/i', workPath: '/w', external: [], preDump: true, manageCgroupsMode: 'ignore' });
   t.same([pre[0], pre.includes('--manage-cgroups=ignore'), pre[pre.indexOf('--log-file') + 1]], ['pre-dump', true, 'pre-dump.log']);
 

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 /**
  * The disk image of the test VM: the host most users have. Debian 12 with systemd as
  * PID 1 and pure cgroup v2 (Debian's default), AppArmor on, and the engines from Debian's
- * packages (podman with conmon, containerd, runc, crun), node from the npm registry. Built
- * with debootstrap from the archive the host's apt uses, into an ext4 image made by
- * mkfs.ext4 -d (no loop device); the kernel and initrd are taken out for qemu -kernel.
+ * packages (podman with conmon, containerd, runc, crun), CRIU for checkpoint and restore,
+ * node from the npm registry. Built with debootstrap from the archive the host's apt uses,
+ * into an ext4 image made by mkfs.ext4 -d (no loop device); the kernel and initrd are
+ * taken out for qemu -kernel.
  * Rebuilt only when this file or the node version changes.
  */
 
@@ -18,7 +19,7 @@ export const NODE_VERSION = process.env.RUNTS_VM_NODE ?? '20.20.2';
 const PACKAGES = [
   'systemd', 'systemd-sysv', 'dbus', 'libpam-systemd', 'udev', 'kmod', 'iproute2', 'procps', 'openssh-server',
   'linux-image-amd64', 'initramfs-tools', 'zstd', 'apparmor', 'runc', 'crun', 'containerd', 'busybox-static',
-  'libseccomp2', 'python3-minimal', 'uidmap', 'e2fsprogs',
+  'libseccomp2', 'python3-minimal', 'uidmap', 'e2fsprogs', 'criu',
 ];
 
 export interface Image {
@@ -149,7 +150,7 @@ export function ensureImage(dir: string, say: (s: string) => void): Image {
     const kver = readdirSync(join(root, 'lib/modules')).sort().pop()!;
     execFileSync('cp', [join(root, `boot/vmlinuz-${kver}`), img.kernel]);
     execFileSync('cp', [join(root, `boot/initrd.img-${kver}`), img.initrd]);
-    const versions = spawnSync('chroot', [root, 'dpkg-query', '-W', '-f=${Package} ${Version}\\n', 'systemd', 'podman', 'conmon', 'runc', 'crun', 'containerd', 'apparmor', 'linux-image-amd64'], { env, encoding: 'utf8' }).stdout;
+    const versions = spawnSync('chroot', [root, 'dpkg-query', '-W', '-f=${Package} ${Version}\\n', 'systemd', 'podman', 'conmon', 'runc', 'crun', 'containerd', 'criu', 'apparmor', 'linux-image-amd64'], { env, encoding: 'utf8' }).stdout;
     writeFileSync(join(dir, 'packages.txt'), `kernel ${kver}\nnode ${NODE_VERSION}\n${versions}`);
     umountAll();
     rmSync(join(root, 'usr/sbin/policy-rc.d'));
