@@ -3,13 +3,13 @@ import type { Process } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
 import { RuntsError } from '../errors.js';
 import { libc } from '../sys/libc.js';
+import { rightsMessage, sendWithFds } from '../sys/scm.js';
 import {
   AF_UNIX, AT_EMPTY_PATH, AT_FDCWD, MS_BIND, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_NOCTTY, O_RDWR, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS,
   S_IFREG, SCM_RIGHTS, SO_SNDTIMEO, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET, TIOCGPTPEER, TIOCSCTTY, TIOCSPTLCK, TIOCSWINSZ,
 } from '../sys/constants.js';
 import { EAGAIN, EEXIST } from '../sys/errno.js';
 import { seconds, setupTimeoutMs } from '../sys/wait.js';
-import { syscallNumber } from '../sys/syscalls.js';
 
 /**
  * process.terminal: the process gets a pty of the container's own devpts as its stdio and
@@ -62,20 +62,11 @@ export function emitConsole(e: Emitter, process: Process, fds: ConsoleFds, init:
     p.sys('ioctl', [pty, TIOCSWINSZ, p.bytes(winsize)], { what: 'set the terminal size', configPath: 'process.consoleSize' });
   }
 
-  // struct msghdr with one iovec (the name) and one SCM_RIGHTS cmsg (the master's fd)
-  const name = e.str(MASTER_NAME);
-  const iovec = Buffer.alloc(16);
-  iovec.writeBigUInt64LE(BigInt(MASTER_NAME.length), 8);
-  const cmsg = Buffer.alloc(24);
-  cmsg.writeBigUInt64LE(20n, 0);
-  cmsg.writeInt32LE(SOL_SOCKET, 8);
-  cmsg.writeInt32LE(SCM_RIGHTS, 12);
+  // one iovec (the name) and one SCM_RIGHTS cmsg (the master's fd)
+  const { msghdr, iovec, control: cmsg } = rightsMessage(1, MASTER_NAME.length);
   const control = p.bytes(cmsg);
   p.store32(control, 4, master);
-  const msghdr = Buffer.alloc(56);
-  msghdr.writeBigUInt64LE(1n, 24);
-  msghdr.writeBigUInt64LE(24n, 40);
-  const msg = p.struct(msghdr, [{ at: 16, to: p.struct(iovec, [{ at: 0, to: name }]) }, { at: 32, to: control }]);
+  const msg = p.struct(msghdr, [{ at: 16, to: p.struct(iovec, [{ at: 0, to: e.str(MASTER_NAME) }]) }, { at: 32, to: control }]);
   const send = { what: 'send the pty master to the console socket', configPath: 'process.terminal' };
   p.sys('sendmsg', [fds.socket, msg, 0], send);
   p.sys('close', [master], send);
@@ -172,22 +163,7 @@ export function openPty(): { master: number; slave: number } {
 
 /** Sends a pty master over a connected console socket: the message the setup program sends. */
 export function sendMaster(socket: number, master: number): void {
-  const sys = libc();
-  const name = Buffer.from(MASTER_NAME);
-  const iovec = Buffer.alloc(16);
-  iovec.writeBigUInt64LE(sys.address(name), 0);
-  iovec.writeBigUInt64LE(BigInt(name.length), 8);
-  const control = Buffer.alloc(24);
-  control.writeBigUInt64LE(20n, 0);
-  control.writeInt32LE(SOL_SOCKET, 8);
-  control.writeInt32LE(SCM_RIGHTS, 12);
-  control.writeInt32LE(master, 16);
-  const msghdr = Buffer.alloc(56);
-  msghdr.writeBigUInt64LE(sys.address(iovec), 16);
-  msghdr.writeBigUInt64LE(1n, 24);
-  msghdr.writeBigUInt64LE(sys.address(control), 32);
-  msghdr.writeBigUInt64LE(BigInt(control.length), 40);
-  if (sys.syscall(syscallNumber('sendmsg'), socket, sys.address(msghdr), 0, 0, 0, 0) < 0) {
-    throw new RuntsError('send the pty master to the console socket', { errno: sys.errno(), configPath: 'process.terminal' });
+  if (sendWithFds(socket, Buffer.from(MASTER_NAME), [master]) < 0) {
+    throw new RuntsError('send the pty master to the console socket', { errno: libc().errno(), configPath: 'process.terminal' });
   }
 }

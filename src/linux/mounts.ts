@@ -7,11 +7,11 @@ import { hasNamespace, inMountNamespaceOf } from './namespaces.js';
 import type { Emitter } from '../program/emit.js';
 import { MSG_MOUNT_SOURCES, RECORD_BYTES } from '../program/protocol.js';
 import { libc } from '../sys/libc.js';
-import { syscallNumber } from '../sys/syscalls.js';
+import { rightsMessage, sendWithFds } from '../sys/scm.js';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, CLONE_NEWNS, MNT_DETACH, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
   MOVE_MOUNT_T_EMPTY_PATH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT,
-  MS_SHARED, MS_SLAVE, MS_UNBINDABLE, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY, SCM_RIGHTS, SOL_SOCKET,
+  MS_SHARED, MS_SLAVE, MS_UNBINDABLE, MSG_CMSG_CLOEXEC, O_CLOEXEC, O_DIRECTORY, O_PATH, O_RDONLY,
 } from '../sys/constants.js';
 import { EBUSY, EEXIST, EINVAL, ENOENT, EPERM } from '../sys/errno.js';
 
@@ -167,20 +167,6 @@ export function bindSourceMounts(spec: Spec): number[] {
   return indexes;
 }
 
-/** A struct msghdr of one byte of data and room for `fds` fds, and where the fds land. */
-function rightsMessage(fds: number): { msghdr: Buffer; iovec: Buffer; control: Buffer } {
-  const iovec = Buffer.alloc(16);
-  iovec.writeBigUInt64LE(1n, 8);
-  const control = Buffer.alloc(16 + ((4 * fds + 7) & ~7));
-  control.writeBigUInt64LE(BigInt(16 + 4 * fds), 0);
-  control.writeInt32LE(SOL_SOCKET, 8);
-  control.writeInt32LE(SCM_RIGHTS, 12);
-  const msghdr = Buffer.alloc(56);
-  msghdr.writeBigUInt64LE(1n, 24);
-  msghdr.writeBigUInt64LE(BigInt(control.length), 40);
-  return { msghdr, iovec, control };
-}
-
 function emitReceiveSources(e: Emitter, sources: MountSources): void {
   const p = e.p;
   const step = { what: 'receive the bind sources from the runtime', configPath: 'mounts' };
@@ -218,15 +204,8 @@ export function sendMountSources(socket: number, pid: number, spec: Spec, bundle
         }
       }
     });
-    const sys = libc();
-    const data = Buffer.from([1]);
-    const { msghdr, iovec, control } = rightsMessage(fds.length);
-    fds.forEach((fd, k) => control.writeInt32LE(fd, 16 + 4 * k));
-    iovec.writeBigUInt64LE(sys.address(data), 0);
-    msghdr.writeBigUInt64LE(sys.address(iovec), 16);
-    msghdr.writeBigUInt64LE(sys.address(control), 32);
-    if (sys.syscall(syscallNumber('sendmsg'), socket, sys.address(msghdr), 0, 0, 0, 0) < 0) {
-      throw new RuntsError('send the bind sources to the container', { errno: sys.errno() });
+    if (sendWithFds(socket, Buffer.from([1]), fds) < 0) {
+      throw new RuntsError('send the bind sources to the container', { errno: libc().errno() });
     }
   } finally {
     for (const fd of fds) closeSync(fd);

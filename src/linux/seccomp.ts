@@ -8,12 +8,13 @@ import type { Emitter } from '../program/emit.js';
 import { RuntsError } from '../errors.js';
 import { MSG_SECCOMP, RECORD_BYTES } from '../program/protocol.js';
 import { libc } from '../sys/libc.js';
+import { sendWithFds } from '../sys/scm.js';
 import { libseccomp, NR_SCMP_ERROR, SCMP_ARG_CMP_BYTES, type Libseccomp } from '../sys/libseccomp.js';
 import { syscallNumber } from '../sys/syscalls.js';
 import {
-  AF_UNIX, BPF_MAXINSNS, MFD_CLOEXEC, SCM_RIGHTS, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+  AF_UNIX, BPF_MAXINSNS, MFD_CLOEXEC, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_NEW_LISTENER,
   SECCOMP_FILTER_FLAG_SPEC_ALLOW, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
-  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, SECCOMP_SET_MODE_FILTER, SOCK_CLOEXEC, SOCK_STREAM, SOL_SOCKET,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, SECCOMP_SET_MODE_FILTER, SOCK_CLOEXEC, SOCK_STREAM,
 } from '../sys/constants.js';
 import { SPEC_VERSION } from '../version.js';
 import { EPERM } from '../sys/errno.js';
@@ -379,21 +380,7 @@ export function sendToListener(spec: Spec, pid: number, fd: number, state: Liste
       ...(s.listenerMetadata !== undefined ? { metadata: s.listenerMetadata } : {}),
       state,
     }));
-    // struct iovec, a cmsghdr with one int, struct msghdr (msg_iov at 16, msg_control at 32)
-    const iovec = Buffer.alloc(16);
-    iovec.writeBigUInt64LE(sys.address(json), 0);
-    iovec.writeBigUInt64LE(BigInt(json.length), 8);
-    const control = Buffer.alloc(24);
-    control.writeBigUInt64LE(20n, 0);
-    control.writeInt32LE(SOL_SOCKET, 8);
-    control.writeInt32LE(SCM_RIGHTS, 12);
-    control.writeInt32LE(listenerFd, 16);
-    const msghdr = Buffer.alloc(56);
-    msghdr.writeBigUInt64LE(sys.address(iovec), 16);
-    msghdr.writeBigUInt64LE(1n, 24);
-    msghdr.writeBigUInt64LE(sys.address(control), 32);
-    msghdr.writeBigUInt64LE(BigInt(control.length), 40);
-    const sent = sys.syscall(syscallNumber('sendmsg'), socket, sys.address(msghdr), 0, 0, 0, 0);
+    const sent = sendWithFds(socket, json, [listenerFd]);
     if (sent < 0) throw new RuntsError(`send to the seccomp listener ${path}`, { errno: sys.errno(), configPath });
     // the fd went with the first bytes; the rest of the JSON follows as plain data
     for (let at = sent; at < json.length;) at += writeSync(socket, json, at, json.length - at);
