@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from 'nod
 import { posix } from 'node:path';
 import type { LinuxIntelRdt, Spec } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
-import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from '../sys/constants.js';
+import { emitJoinSelf } from './cgroups/join.js';
 import { RuntsError } from '../errors.js';
 import * as log from '../log.js';
 
@@ -232,8 +232,8 @@ export function applyIntelRdt(plan: RdtPlan): { state: RdtState; made: string[] 
       const mismatch = schemataMismatch(existing, plan.lines.map((l) => l.line));
       if (mismatch !== undefined) throw new RuntsError(`resctrl group ${plan.group} exists with other schemata: ${mismatch}`, { configPath: CONFIG });
     } else if (!present || plan.present === 'write') {
+      const file = posix.join(plan.group, 'schemata');
       for (const { line, configPath } of plan.lines) {
-        const file = posix.join(plan.group, 'schemata');
         try {
           writeFileSync(file, `${line}\n`);
         } catch (err) {
@@ -291,10 +291,5 @@ export function removeIntelRdt(dirs: readonly string[]): void {
  * Like the cgroups, before any user namespace, whose root may not write these files.
  */
 export function emitJoinIntelRdt(e: Emitter, tasks: readonly string[]): void {
-  for (const file of tasks) {
-    const step = { what: `join resctrl group ${posix.dirname(file)}`, configPath: CONFIG };
-    e.p.sys('openat', [AT_FDCWD, e.str(file), O_WRONLY | O_CLOEXEC], step, { save: e.tmp });
-    e.p.sys('write', [e.tmp, e.str('0'), 1], step);
-    e.p.sys('close', [e.tmp], step);
-  }
+  for (const file of tasks) emitJoinSelf(e, file, { what: `join resctrl group ${posix.dirname(file)}`, configPath: CONFIG });
 }

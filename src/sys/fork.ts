@@ -101,7 +101,7 @@ function ranges(text: string, flagged?: string): Array<[number, number]> {
  * The address ranges that hold every mapping a process may have or make, but the special
  * ones (which refuse MADV_DOFORK): from 0 to the top of the map, split around those. A
  * forked setup process marks them with one madvise each before it clones again with a raw
- * clone (emitMarkForClone): what it mapped since the fork (V8 collects and compiles in it
+ * clone (Emitter.markForClone): what it mapped since the fork (V8 collects and compiles in it
  * too) would otherwise be missing in its child.
  */
 export function doforkRanges(maps = readFileSync('/proc/self/maps', 'latin1')): Array<[number, number]> {

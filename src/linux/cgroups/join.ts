@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { Spec } from '../../spec/types/config.js';
 import type { Emitter } from '../../program/emit.js';
+import type { Step } from '../../program/program.js';
 import { AT_FDCWD, O_CLOEXEC, O_WRONLY } from '../../sys/constants.js';
 import { readText } from './files.js';
 import { EACCES, EPERM, EROFS } from '../../sys/errno.js';
@@ -42,13 +43,19 @@ export function execCgroupDirs(dirs: readonly string[], initPid: number): string
 export function emitJoinCgroups(e: Emitter, spec: Spec, procsFiles: string[], rootless = false): void {
   const configPath = spec.linux?.cgroupsPath === undefined ? undefined : 'linux.cgroupsPath';
   const tolerate = rootless ? [EACCES, EPERM, EROFS] : [];
-  for (const file of procsFiles) {
-    const step = { what: `join cgroup ${posix.dirname(file)}`, configPath };
-    const next = e.p.label(`joined ${file}`);
-    e.p.sys('openat', [AT_FDCWD, e.str(file), O_WRONLY | O_CLOEXEC], step, { save: e.tmp, tolerate });
-    if (rootless) e.p.jumpIfNegative(e.tmp, next);
-    e.p.sys('write', [e.tmp, e.str('0'), 1], step, { tolerate });
-    e.p.sys('close', [e.tmp], step);
-    e.p.place(next);
-  }
+  for (const file of procsFiles) emitJoinSelf(e, file, { what: `join cgroup ${posix.dirname(file)}`, configPath }, tolerate);
+}
+
+/**
+ * The process moves itself into a group by writing "0" (the writer) to its procs or tasks
+ * file: cgroups, and resctrl groups alike. With `tolerate`, a file it may not open is
+ * skipped.
+ */
+export function emitJoinSelf(e: Emitter, file: string, step: Step, tolerate: number[] = []): void {
+  const next = e.p.label(`joined ${file}`);
+  e.p.sys('openat', [AT_FDCWD, e.str(file), O_WRONLY | O_CLOEXEC], step, { save: e.tmp, tolerate });
+  if (tolerate.length > 0) e.p.jumpIfNegative(e.tmp, next);
+  e.p.sys('write', [e.tmp, e.str('0'), 1], step, { tolerate });
+  e.p.sys('close', [e.tmp], step);
+  e.p.place(next);
 }
