@@ -114,7 +114,7 @@ const bundleName = writeHashed('runts', await bundle('entry.js'));
 const hotName = writeHashed('hot', await bundle('hot.js'));
 const names = { RUNTS_BUNDLE: JSON.stringify(bundleName), RUNTS_HOT_BUNDLE: JSON.stringify(hotName) };
 writeFileSync(join(outdir, 'main.cjs'), await bundle('loader.js', names), { mode: 0o644 });
-writeFileSync(join(outdir, 'seal.cjs'), await bundle('seal.js'), { mode: 0o644 });
+writeFileSync(join(outdir, 'seal.cjs'), await bundle('seal.js', names), { mode: 0o644 });
 
 // The code caches: the bundle compiled and warmed up here, as bin/runts's node will load it.
 await (requireCached(join(outdir, hotName)) as typeof import('../src/cli/hot.js')).warm();

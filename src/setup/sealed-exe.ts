@@ -52,10 +52,9 @@ export function executableIsSealed(): boolean {
 /**
  * Returns when node already runs from a read-only file; otherwise replaces this process
  * (same pid, arguments, environment and the caller's fds) with node run from a read-only
- * clone of its executable, and never returns. `script`, when given, replaces the script
- * node runs (process.argv[1]).
+ * clone of its executable, and never returns.
  */
-export function ensureSealedExecutable(callerFds: number, script = process.argv[1]): void {
+export function ensureSealedExecutable(callerFds: number): void {
   if (executableIsSealed()) return;
   const sys = libc();
   const keep: Buffer[] = [];
@@ -83,7 +82,7 @@ export function ensureSealedExecutable(callerFds: number, script = process.argv[
   // V8 in one thread: its other threads would map heap pages while this process forks its
   // setup processes (src/sys/fork.ts), and a forked child runs no thread but the one.
   const v8 = process.execArgv.includes(SINGLE_THREADED) ? process.execArgv : [...process.execArgv, SINGLE_THREADED];
-  const argv = pointerArray([process.argv0, ...v8, script, ...process.argv.slice(2)], keep);
+  const argv = pointerArray([process.argv0, ...v8, ...process.argv.slice(1)], keep);
   const envp = pointerArray(Object.entries(process.env).map(([k, v]) => `${k}=${v}`), keep);
   sys.syscall(nr('execveat'), tree, sys.address(empty), sys.address(argv), sys.address(envp), AT_EMPTY_PATH, 0);
   throw new RuntsError('run the runtime from its read-only executable', { errno: sys.errno() });
