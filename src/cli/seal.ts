@@ -3,8 +3,8 @@
  * it): before anything else is loaded, node is re-executed from a read-only clone of its
  * file (src/setup/sealed-exe.ts) into this same file, which then runs the whole bundle
  * (entry.ts) with its code cache. The small bundle of the hot commands (main.cjs's first
- * try) never takes these commands, so it is not loaded. This process does only that, so
- * the second start of node costs as little as it can.
+ * try) never takes these commands, so it is not loaded. Before the re-exec nothing else is
+ * loaded, so the node started first costs as little as it can.
  */
 import { fileURLToPath } from 'node:url';
 import { ensureSealedExecutable } from '../setup/sealed-exe.js';

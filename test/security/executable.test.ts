@@ -79,7 +79,7 @@ t.test('the processes of create, run and exec run node from a read-only file', a
   t.equal(sb.runts(['start', 'ro']).status, 0);
   const exec = spawn(join(REPO_ROOT, 'bin', 'runts'), ['--root', sb.root, 'exec', 'ro', 'sleep', '2'], { stdio: 'ignore' });
   t.teardown(() => exec.kill('SIGKILL'));
-  // it forks the exec's setup process only once it runs from where it stays
+  // runts exec forks its setup process only after the re-exec: with a child, its exe is final
   const children = () => { try { return readFileSync(`/proc/${exec.pid}/task/${exec.pid}/children`, 'latin1').trim(); } catch { return ''; } };
   t.ok(await until(() => children() !== ''), 'runts exec runs and forks');
   const execFlags = spawnSync('python3', ['-c', `import os; print(os.statvfs('/proc/${exec.pid}/exe').f_flag & os.ST_RDONLY)`], { encoding: 'utf8' });
