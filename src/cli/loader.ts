@@ -1,5 +1,4 @@
-import { fileURLToPath } from 'node:url';
-import { codeCacheOutcomes, requireCached } from '../sys/code-cache.js';
+import { codeCacheOutcomes, requireBundle } from '../sys/code-cache.js';
 
 /**
  * dist/bundle/main.cjs, what bin/runts starts: runs the small bundle of the hot commands
@@ -9,6 +8,5 @@ import { codeCacheOutcomes, requireCached } from '../sys/code-cache.js';
 declare const RUNTS_HOT_BUNDLE: string;
 declare const RUNTS_BUNDLE: string;
 
-const load = (name: string) => requireCached(fileURLToPath(new URL(name, import.meta.url)));
-const hot = load(RUNTS_HOT_BUNDLE) as typeof import('./hot.js');
-if (!hot.start(codeCacheOutcomes())) (load(RUNTS_BUNDLE) as typeof import('./entry.js')).start(codeCacheOutcomes());
+const hot = requireBundle(RUNTS_HOT_BUNDLE, import.meta.url) as typeof import('./hot.js');
+if (!hot.start(codeCacheOutcomes())) (requireBundle(RUNTS_BUNDLE, import.meta.url) as typeof import('./entry.js')).start(codeCacheOutcomes());

@@ -6,9 +6,8 @@
  * try) never takes these commands, so it is not loaded. Before the re-exec nothing else is
  * loaded, so the node started first costs as little as it can.
  */
-import { fileURLToPath } from 'node:url';
 import { ensureSealedExecutable } from '../setup/sealed-exe.js';
-import { codeCacheOutcomes, requireCached } from '../sys/code-cache.js';
+import { codeCacheOutcomes, requireBundle } from '../sys/code-cache.js';
 
 /** scripts/bundle.ts defines the whole bundle's file name here. */
 declare const RUNTS_BUNDLE: string;
@@ -21,5 +20,5 @@ try {
   // every error, on one line in the log format asked for.
 }
 // Not re-executed: node already runs from a read-only file, or this user may not mount.
-const entry = requireCached(fileURLToPath(new URL(RUNTS_BUNDLE, import.meta.url))) as typeof import('./entry.js');
+const entry = requireBundle(RUNTS_BUNDLE, import.meta.url) as typeof import('./entry.js');
 entry.start(codeCacheOutcomes());

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { debug } from '../log.js';
-import { codeCacheOutcomes, requireCached } from '../sys/code-cache.js';
+import { codeCacheOutcomes, requireBundle } from '../sys/code-cache.js';
 import { requireFrom } from '../sys/require.js';
 import { RuntsError, RuntsErrors } from '../errors.js';
 import { MiB, readInputFile } from '../sys/input-file.js';
@@ -41,7 +40,7 @@ declare const RUNTS_GENERATED: Record<string, string> | undefined;
 function requireGenerated(file: string): unknown {
   try {
     if (typeof RUNTS_GENERATED === 'undefined') return requireFrom(import.meta.url)(file);
-    const loaded = requireCached(fileURLToPath(new URL(RUNTS_GENERATED[file], import.meta.url)));
+    const loaded = requireBundle(RUNTS_GENERATED[file], import.meta.url);
     for (const outcome of codeCacheOutcomes().splice(0)) debug(`code cache ${outcome}`);
     return loaded;
   } catch (err) {

@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { requireFrom } from './require.js';
 
@@ -68,6 +69,11 @@ export function requireCached(file: string): unknown {
   const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
   wrapper.call(module.exports, module.exports, requireFrom(file), module, file, dirname(file));
   return module.exports;
+}
+
+/** requireCached() of a bundle file named relative to `base`, the URL of the file asking. */
+export function requireBundle(name: string, base: string): unknown {
+  return requireCached(fileURLToPath(new URL(name, base)));
 }
 
 /**

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { RUNTS, Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.js';
+import { RUNTS, Sandbox, baseConfig, childPids, sharedRootfs, until } from '../helpers/containers.js';
 import { readCgroupHost, type Hierarchy } from '../../src/linux/cgroups/host.js';
 
 /**
@@ -173,9 +173,8 @@ t.test('kill --all reaches the processes of a container without a pid namespace'
   c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
   t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(c), 'nopidns']).status, 0);
   const pid = pidOf(sb, 'nopidns');
-  const children = () => readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ').filter(Boolean).map(Number);
-  t.ok(await until(() => children().length === 2), 'two children');
-  const kids = children();
+  t.ok(await until(() => childPids(pid).length === 2), 'two children');
+  const kids = childPids(pid);
   t.equal(sb.runts(['kill', '--all', 'nopidns', 'KILL']).status, 0);
   const gone = (p: number) => !existsSync(`/proc/${p}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${p}/status`, 'latin1'));
   t.ok(await until(() => [pid, ...kids].every(gone)), 'init and both children got SIGKILL');

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox, baseConfig, sharedRootfs, until } from '../helpers/containers.js';
+import { Sandbox, baseConfig, childPids, sharedRootfs, until } from '../helpers/containers.js';
 
 const rootfs = sharedRootfs(t);
 
@@ -102,8 +102,8 @@ t.test('kill: signal names with and without SIG, numbers; --all', async (t) => {
   const config = baseConfig(rootfs, ['sh', '-c', 'sleep 1000 & sleep 1000 & wait']);
   t.equal(sb.runts(['run', '--detach', '--bundle', sb.bundle(config), 'all']).status, 0);
   const pid = sb.state('all').pid;
-  await until(() => readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ').length === 2);
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ').map(Number);
+  await until(() => childPids(pid).length === 2);
+  const children = childPids(pid);
   t.equal(sb.runts(['kill', '--all', 'all', 'KILL']).status, 0);
   t.ok(await until(() => !alive(pid) && children.every((c) => !alive(c))), 'every process of the container got the signal');
 });

@@ -110,6 +110,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** The pids of a process's children (none once it is gone): /proc/<pid>/task/<pid>/children. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Polls until `fn` is true or `ms` passed. */
 export async function until(fn: () => boolean, ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;
