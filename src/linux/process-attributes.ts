@@ -3,10 +3,8 @@ import type { Process, Spec } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
 import type { Reg } from '../program/program.js';
 import { RuntsError } from '../errors.js';
-import {
-  AT_FDCWD, O_CLOEXEC, O_DIRECTORY, O_PATH, O_WRONLY, PR_SET_NO_NEW_PRIVS, PROC_SUPER_MAGIC,
-  RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV, STATFS_STRUCT_BYTES,
-} from '../sys/constants.js';
+import { AT_FDCWD, O_CLOEXEC, O_WRONLY, PR_SET_NO_NEW_PRIVS } from '../sys/constants.js';
+import { emitOpenInProcfs, emitOpenProcfs } from './procfs.js';
 import { ENOENT } from '../sys/errno.js';
 
 /**
@@ -125,32 +123,19 @@ export function emitLsmLabels(e: Emitter, p: Process): void {
 }
 
 /**
- * Opens the first of `files` (under /proc/thread-self/attr/) that exists, for writing. A
- * label written anywhere but procfs would be silently lost (CVE-2019-16884: an image's /proc
- * volume), and a mount over the file could send it elsewhere: /proc must be procfs, and the
- * file is reached from it without crossing a mount.
+ * Opens the first of `files` (under /proc/thread-self/attr/) that exists, for writing,
+ * through a clone of the container's procfs (procfs.ts): a label written anywhere but
+ * procfs would be silently lost, and one written to another procfs file (such as
+ * /proc/sysrq-trigger) would act there.
  */
 function openLsmAttr(e: Emitter, files: string[], step: { what: string; configPath: string }): Reg {
   const p = e.p;
-  const proc = p.reg('proc');
+  const proc = emitOpenProcfs(e, step);
   const fd = p.reg('lsm attr');
   const opened = p.label(`${files[0]} opened`);
-  p.sys('openat2', [AT_FDCWD, e.str('/proc'), e.how(O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_NO_SYMLINKS), 24], step, { save: proc });
-  const statfs = p.bytes(STATFS_STRUCT_BYTES);
-  const type = p.reg('proc f_type');
-  const procfs = p.label('/proc is procfs');
-  const notProcfs = p.label('/proc is not procfs');
-  p.sys('fstatfs', [proc, statfs], step);
-  p.load32(type, statfs, 0);
-  p.jumpIfDifferent(type, 0xffffffff, PROC_SUPER_MAGIC, notProcfs);
-  p.jump(procfs);
-  p.place(notProcfs);
-  p.fail({ ...step, what: `${step.what}: /proc is not procfs` }, 0);
-  p.place(procfs);
-  const how = e.how(O_WRONLY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
   files.forEach((file, i) => {
     const last = i === files.length - 1;
-    p.sys('openat2', [proc, e.str(`thread-self/attr/${file}`), how, 24], step, { save: fd, tolerate: last ? [] : [ENOENT] });
+    emitOpenInProcfs(e, proc, `thread-self/attr/${file}`, O_WRONLY, fd, step, last ? [] : [ENOENT]);
     if (!last) {
       const next = p.label(`${file} missing`);
       p.jumpIfNegative(fd, next);

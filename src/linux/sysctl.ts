@@ -3,13 +3,15 @@ import type { LinuxNamespace, Spec } from '../spec/types/config.js';
 import { joinPath } from '../spec/messages.js';
 import { RuntsError } from '../errors.js';
 import type { Emitter } from '../program/emit.js';
-import { openInContainer } from './paths.js';
-import { O_WRONLY, RESOLVE_NO_SYMLINKS } from '../sys/constants.js';
+import type { Reg } from '../program/program.js';
+import { emitOpenInProcfs, emitOpenProcfs } from './procfs.js';
+import { O_WRONLY } from '../sys/constants.js';
 
 /**
  * linux.sysctl: only parameters the kernel scopes to a namespace of the container may be
  * set (runc's rules), since any other would change the host. They are written after
- * pivot_root through the container's /proc/sys.
+ * pivot_root, through a clone of the container's procfs that nothing can be mounted over
+ * (procfs.ts).
  */
 
 /** The System V IPC parameters of an ipc namespace; fs.mqueue.* is one too. */
@@ -85,6 +87,7 @@ export function emitSysctl(e: Emitter, spec: Spec): void {
   if (entries.length === 0) return;
   checkSysctl(spec);
   const fd = e.p.reg('sysctl');
+  let proc: Reg | undefined;
   for (const [key, value = ''] of entries) {
     const configPath = joinPath('linux.sysctl', key);
     if (dottedKey(key) === 'kernel.domainname') {
@@ -95,8 +98,10 @@ export function emitSysctl(e: Emitter, spec: Spec): void {
     }
     const file = sysctlFile(key);
     const step = { what: `write ${value} to ${file}`, configPath };
-    openInContainer(e, file, O_WRONLY, fd, step, { resolve: RESOLVE_NO_SYMLINKS });
+    proc ??= emitOpenProcfs(e, { what: 'open procfs for linux.sysctl', configPath: 'linux.sysctl' });
+    emitOpenInProcfs(e, proc, file.slice('/proc/'.length), O_WRONLY, fd, step);
     e.p.sys('write', [fd, e.str(value), Buffer.byteLength(value)], step);
     e.p.sys('close', [fd], step);
   }
+  if (proc) e.p.sys('close', [proc], { what: 'close procfs', configPath: 'linux.sysctl' });
 }

@@ -118,16 +118,17 @@ t.test('a configured device is checked against what is already at its path', asy
   t.equal(indexOf(l, /^%existing = statx\(%devdir, "null"/), -1, 'default devices are not checked');
 });
 
-t.test('the AppArmor profile is written to procfs while root, before seccomp', async (t) => {
+t.test('the AppArmor profile is written to a clone of the container\'s procfs while root, before seccomp', async (t) => {
   const l = listing(spec((s) => {
     s.process!.apparmorProfile = 'p1';
     s.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mknod'], action: 'SCMP_ACT_ERRNO' }] };
   }));
   const order = [
-    /^pivot_root/, /^%proc = openat2\(-100, "\/proc", &\d+, 24\)$/, /^fstatfs\(%proc,/, /^if \(proc f_type & 4294967295\) != 40864/,
+    /^pivot_root/, /^%procdir = openat2\(-100, "\/proc", &\d+, 24\)$/, /^%procfs = open_tree\(%procdir, "", 528385\)$/,
+    /^fstatfs\(%procfs,/, /^if \(procfstype & 4294967295\) != 40864/,
     /^fail apply AppArmor profile p1: \/proc is not procfs$/,
-    /^%lsm attr = openat2\(%proc, "thread-self\/attr\/apparmor\/exec", &\d+, 24\) tolerate 2$/, /^if lsm attr < 0 jump/,
-    /^%lsm attr = openat2\(%proc, "thread-self\/attr\/exec", &\d+, 24\)$/, /^close\(%proc\)/,
+    /^%lsm attr = openat2\(%procfs, "thread-self\/attr\/apparmor\/exec", &\d+, 24\) tolerate 2$/, /^if lsm attr < 0 jump/,
+    /^%lsm attr = openat2\(%procfs, "thread-self\/attr\/exec", &\d+, 24\)$/, /^close\(%procfs\)/,
     /^%apparmor written = write\(%lsm attr, "exec p1", 7\) tolerate 2$/, /^fail AppArmor profile p1 is not loaded$/,
     /^seccomp\(/, /^setresuid\(1, 1, 1\)/, /^execve/,
   ];

@@ -7,7 +7,7 @@ import { mountAttr, parseMountOptions, perMountAttributes } from '../../src/linu
 import {
   AT_EMPTY_PATH, AT_RECURSIVE, MOUNT_ATTR__ATIME, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY,
   MOUNT_ATTR_STRICTATIME, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT,
-  MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, MS_SHARED, MS_SLAVE,
+  MOVE_MOUNT_F_EMPTY_PATH, MOVE_MOUNT_T_EMPTY_PATH, MS_SHARED, MS_SLAVE, O_CLOEXEC, OPEN_TREE_CLONE,
 } from '../../src/sys/constants.js';
 import type { Spec } from '../../src/spec/types/config.js';
 
@@ -260,11 +260,18 @@ t.test('sysctl keys: only those of the container\'s namespaces', async (t) => {
   }), /not the host's/);
 });
 
-t.test('sysctl: written through /proc/sys after pivot_root; domainname with setdomainname', async (t) => {
-  const l = plan((e) => emitSysctl(e, spec((s) => (s.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.domainname': 'example.test' }))));
-  t.match(l[0], /^%sysctl = openat2\(-100, "\/proc\/sys\/net\/ipv4\/ip_forward", &\d+, 24\)$/);
-  t.equal(l[1], 'write(%sysctl, "1", 1)');
-  t.equal(l[2], 'close(%sysctl)');
-  t.equal(l[3], 'setdomainname("example.test", 12)');
+t.test('sysctl: written through a clone of the container\'s procfs; domainname with setdomainname', async (t) => {
+  const l = plan((e) => emitSysctl(e, spec((s) => (s.linux!.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '5', 'kernel.domainname': 'example.test' }))));
+  t.match(l[0], /^%procdir = openat2\(-100, "\/proc", &\d+, 24\)$/, '/proc, once');
+  t.equal(l[1], `%procfs = open_tree(%procdir, "", ${OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH})`, 'that one mount cloned, none of the mounts on it');
+  t.match(l[3], /^fstatfs\(%procfs, &\d+\)$/, 'checked to be procfs');
+  t.ok(l.includes('fail open procfs for linux.sysctl: /proc is not procfs'));
+  const opens = l.filter((x) => x.startsWith('%sysctl = '));
+  t.equal(opens.length, 2);
+  t.match(opens[0], /^%sysctl = openat2\(%procfs, "sys\/net\/ipv4\/ip_forward", &\d+, 24\)$/, 'beneath the clone');
+  t.match(opens[1], /^%sysctl = openat2\(%procfs, "sys\/kernel\/shmmax", &\d+, 24\)$/);
+  t.ok(l.includes('write(%sysctl, "1", 1)') && l.includes('write(%sysctl, "5", 1)'));
+  t.ok(l.includes('setdomainname("example.test", 12)'));
+  t.equal(l[l.length - 1], 'close(%procfs)');
   t.throws(() => plan((e) => emitSysctl(e, spec((s) => (s.linux!.sysctl = { 'vm.swappiness': '1' })))), /is not a namespaced sysctl/, 'checked again when planned');
 });
