@@ -1,12 +1,12 @@
 import type { Spec } from '../spec/types/config.js';
 import type { Emitter } from '../program/emit.js';
 import type { Reg, Step } from '../program/program.js';
-import { labelData } from './mounts.js';
 import { mountAttr } from './mount-options.js';
 import { emitMatchDevice } from './devices.js';
 import {
-  AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
-  MOVE_MOUNT_T_EMPTY_PATH, MS_RDONLY, O_CLOEXEC, O_PATH, OPEN_TREE_CLONE, RESOLVE_IN_ROOT,
+  AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, FSCONFIG_CMD_CREATE, FSCONFIG_SET_FLAG, FSCONFIG_SET_STRING,
+  FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MOUNT_ATTR_RDONLY, MOUNT_ATTR_SIZE_VER0, MOVE_MOUNT_F_EMPTY_PATH,
+  MOVE_MOUNT_T_EMPTY_PATH, O_CLOEXEC, O_PATH, OPEN_TREE_CLONE, RESOLVE_IN_ROOT,
   RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, STATX_STRUCT_BYTES, STATX_TYPE,
   STATX_MODE_OFFSET, S_IFDIR, S_IFMT,
 } from '../sys/constants.js';
@@ -79,26 +79,39 @@ export function emitMaskedPaths(e: Emitter, spec: Spec): void {
   const at = p.reg('masked');
   const tree = p.reg('maskbind');
   const mode = p.reg('maskmode');
-  const tmpfsData = labelData('', spec.linux?.mountLabel);
+  const context = p.reg('masktmpfsctx');
+  const label = spec.linux?.mountLabel;
   paths.forEach((path, i) => {
     const configPath = `linux.maskedPaths[${i}]`;
     const step = { what: `mask ${path}`, configPath };
     const next = p.label(`after ${path}`);
     const file = p.label(`file ${path}`);
+    const done = p.label(`masked ${path}`);
+    const moveOnto = (s: Step) => {
+      p.sys('move_mount', [tree, e.str(''), at, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], s);
+      p.sys('close', [tree], s);
+    };
     openInContainer(e, path, O_PATH, at, step, { tolerate: [ENOENT] });
     p.jumpIfNegative(at, next);
     p.sys('statx', [at, e.str(''), AT_EMPTY_PATH, STATX_TYPE, statx], step);
     p.load32(mode, statx, STATX_MODE_OFFSET / 4);
     p.jumpIfDifferent(mode, S_IFMT, S_IFDIR, file);
-    e.toScratch(at, step);
-    e.mount(e.str('tmpfs'), e.scratchPath, 'tmpfs', MS_RDONLY, tmpfsData, { what: `mask ${path} with a read-only tmpfs`, configPath });
-    e.closeScratch(step);
-    p.jump(next);
+    // A directory gets an empty read-only tmpfs, made attached nowhere and moved on by fd
+    // like the binds: no path through /proc/self/fd, which is the container's /proc now.
+    const tmpfs = { what: `mask ${path} with a read-only tmpfs`, configPath };
+    p.sys('fsopen', [e.str('tmpfs'), FSOPEN_CLOEXEC], tmpfs, { save: context });
+    p.sys('fsconfig', [context, FSCONFIG_SET_FLAG, e.str('ro'), 0, 0], tmpfs);
+    if (label) p.sys('fsconfig', [context, FSCONFIG_SET_STRING, e.str('context'), e.str(label), 0], tmpfs);
+    p.sys('fsconfig', [context, FSCONFIG_CMD_CREATE, 0, 0, 0], tmpfs);
+    p.sys('fsmount', [context, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY], tmpfs, { save: tree });
+    p.sys('close', [context], tmpfs);
+    moveOnto(tmpfs);
+    p.jump(done);
     p.place(file);
     const bind = { what: `mask ${path} with /dev/null`, configPath };
     p.sys('open_tree', [devNull, e.str(''), OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH], bind, { save: tree });
-    p.sys('move_mount', [tree, e.str(''), at, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], bind);
-    p.sys('close', [tree], bind);
+    moveOnto(bind);
+    p.place(done);
     p.sys('close', [at], step);
     p.place(next);
   });

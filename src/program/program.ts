@@ -166,7 +166,8 @@ export class Program {
     });
   }
 
-  set(reg: Reg, value: Value): void {
+  /** reg = value: a constant or an address (the executor copies no register). */
+  set(reg: Reg, value: number | bigint | Ptr): void {
     this.pending.push({ op: OP_SET, args: [value], save: reg, tolerate: [], nonzero: false, step: { what: `set ${reg.name}` } });
   }
 

@@ -220,15 +220,24 @@ t.test('readonly paths: a recursive clone made read-only and moved onto the path
   t.match(l[4], /^move_mount\(%readonlytree, "", %readonly, "", 68\)$/);
 });
 
-t.test('masked paths: one /dev/null, checked to be c 1:3, bound by fd; directories get a read-only tmpfs', async (t) => {
-  const l = plan((e) => emitMaskedPaths(e, spec((s) => (s.linux!.maskedPaths = ['/proc/kcore', '/proc/acpi']))));
+t.test('masked paths: one /dev/null, checked to be c 1:3, bound by fd; directories get a read-only tmpfs, by fd too', async (t) => {
+  const l = plan((e) => emitMaskedPaths(e, spec((s) => {
+    s.linux!.maskedPaths = ['/proc/kcore', '/proc/acpi'];
+    s.linux!.mountLabel = 'a:b:c:s0';
+  })));
   t.match(l[0], /^%devnull = openat2\(-100, "\/dev\/null", &\d+, 24\)$/, '/dev/null, no symlink allowed');
   t.match(l[1], /^statx\(%devnull, "", 4096, 1, &\d+\)$/, 'its type and number, by fd');
   t.ok(l.includes('fail the container\'s /dev/null is not the null device (c 1:3)'));
   t.equal(l.filter((x) => x.includes('"/dev/null"')).length, 1, '/dev/null is resolved once');
-  t.equal(l.filter((x) => x === '%maskbind = open_tree(%devnull, "", 528385)').length, 2, 'each bind is a clone of that fd');
-  t.equal(l.filter((x) => x === 'move_mount(%maskbind, "", %masked, "", 68)').length, 2, 'moved onto the opened target');
-  t.equal(l.filter((x) => x === `mount("tmpfs", "/proc/self/fd/99", "tmpfs", ${MS_RDONLY}, 0)`).length, 2);
+  t.equal(l.filter((x) => x === '%maskbind = open_tree(%devnull, "", 528385)').length, 2, 'a file gets a clone of /dev/null');
+  const made = l.indexOf('%masktmpfsctx = fsopen("tmpfs", 1)');
+  t.same(l.slice(made, made + 6), [
+    '%masktmpfsctx = fsopen("tmpfs", 1)', 'fsconfig(%masktmpfsctx, 0, "ro", 0, 0)',
+    'fsconfig(%masktmpfsctx, 1, "context", "a:b:c:s0", 0)', 'fsconfig(%masktmpfsctx, 6, 0, 0, 0)',
+    `%maskbind = fsmount(%masktmpfsctx, 1, ${MOUNT_ATTR_RDONLY})`, 'close(%masktmpfsctx)',
+  ], 'a directory gets a read-only tmpfs with the mount label, attached nowhere');
+  t.equal(l.filter((x) => x === 'move_mount(%maskbind, "", %masked, "", 68)').length, 4, 'either moved onto the opened target');
+  t.notOk(l.some((x) => x.includes('/proc/self/fd/')), 'no path through the container\'s /proc');
   t.notOk(l.some((x) => /^(%\w+ = )?mount\("\/dev\/null"/.test(x)), 'no mount(2) by path of /dev/null');
 });
 
