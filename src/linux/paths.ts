@@ -81,16 +81,16 @@ export function emitMaskedPaths(e: Emitter, spec: Spec): void {
   const mode = p.reg('maskmode');
   const context = p.reg('masktmpfsctx');
   const label = spec.linux?.mountLabel;
+  const moveOnto = (s: Step) => {
+    p.sys('move_mount', [tree, e.str(''), at, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], s);
+    p.sys('close', [tree], s);
+  };
   paths.forEach((path, i) => {
     const configPath = `linux.maskedPaths[${i}]`;
     const step = { what: `mask ${path}`, configPath };
     const next = p.label(`after ${path}`);
     const file = p.label(`file ${path}`);
     const done = p.label(`masked ${path}`);
-    const moveOnto = (s: Step) => {
-      p.sys('move_mount', [tree, e.str(''), at, e.str(''), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH], s);
-      p.sys('close', [tree], s);
-    };
     openInContainer(e, path, O_PATH, at, step, { tolerate: [ENOENT] });
     p.jumpIfNegative(at, next);
     p.sys('statx', [at, e.str(''), AT_EMPTY_PATH, STATX_TYPE, statx], step);

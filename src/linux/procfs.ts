@@ -27,15 +27,9 @@ export function emitOpenProcfs(e: Emitter, step: Step): Reg {
   p.sys('close', [dir], step);
   const statfs = p.bytes(STATFS_STRUCT_BYTES);
   const type = p.reg('procfstype');
-  const procfs = p.label('/proc is procfs');
-  const notProcfs = p.label('/proc is not procfs');
   p.sys('fstatfs', [proc, statfs], step);
   p.load32(type, statfs, 0);
-  p.jumpIfDifferent(type, 0xffffffff, PROC_SUPER_MAGIC, notProcfs);
-  p.jump(procfs);
-  p.place(notProcfs);
-  p.fail({ ...step, what: `${step.what}: /proc is not procfs` }, 0);
-  p.place(procfs);
+  p.failUnless(type, 0xffffffff, PROC_SUPER_MAGIC, { ...step, what: `${step.what}: /proc is not procfs` });
   return proc;
 }
 

@@ -206,6 +206,17 @@ export class Program {
     this.pending.push({ op: OP_FAIL, args: [errno], tolerate: [], nonzero: false, step });
   }
 
+  /** Fails with `step` (no errno) unless the register's bits under `mask` equal `value`. */
+  failUnless(reg: Reg, mask: number, value: number, step: Step): void {
+    const bad = this.label(`${reg.name} differs`);
+    const good = this.label(`${reg.name} as expected`);
+    this.jumpIfDifferent(reg, mask, value, bad);
+    this.jump(good);
+    this.place(bad);
+    this.fail(step, 0);
+    this.place(good);
+  }
+
   /**
    * From here on nobody reads the report socket any more (start has been asked for, and
    * create has exited): a failure is written as a line to the process's stderr, which is

@@ -57,15 +57,9 @@ export function emitEnterCwd(e: Emitter, cwd: string): void {
   p.sys('close', [fd], step);
   const path = p.bytes(PATH_MAX);
   const first = p.reg('cwd first byte');
-  const inside = p.label('cwd inside the root');
-  const outside = p.label('cwd outside the root');
   p.sys('getcwd', [path, PATH_MAX], step);
   p.load32(first, path, 0);
-  p.jumpIfDifferent(first, 0xff, '/'.charCodeAt(0), outside);
-  p.jump(inside);
-  p.place(outside);
-  p.fail({ what: `working directory ${cwd} is outside the container's root`, configPath: 'process.cwd' }, 0);
-  p.place(inside);
+  p.failUnless(first, 0xff, '/'.charCodeAt(0), { what: `working directory ${cwd} is outside the container's root`, configPath: 'process.cwd' });
 }
 
 /** Where this process's command line and environment strings lie, from /proc/self/stat. */
