@@ -100,6 +100,8 @@ export function emitMaskedPaths(e: Emitter, spec: Spec): void {
     // like the binds: no path through /proc/self/fd, which is the container's /proc now.
     const tmpfs = { what: `mask ${path} with a read-only tmpfs`, configPath };
     p.sys('fsopen', [e.str('tmpfs'), FSOPEN_CLOEXEC], tmpfs, { save: context });
+    // the source mount(2) gave it, as runc's: mountinfo shows "tmpfs", not "none"
+    p.sys('fsconfig', [context, FSCONFIG_SET_STRING, e.str('source'), e.str('tmpfs'), 0], tmpfs);
     p.sys('fsconfig', [context, FSCONFIG_SET_FLAG, e.str('ro'), 0, 0], tmpfs);
     if (label) p.sys('fsconfig', [context, FSCONFIG_SET_STRING, e.str('context'), e.str(label), 0], tmpfs);
     p.sys('fsconfig', [context, FSCONFIG_CMD_CREATE, 0, 0, 0], tmpfs);

@@ -36,12 +36,13 @@ function create(sb: Sandbox, id: string, edit: (c: any) => void): { status: numb
 }
 
 /** The mountinfo line of the top mount at a mount point, split at its fields. */
-function mountLine(mountinfo: string, point: string): { root: string; options: string[]; fstype: string } | undefined {
-  let found: { root: string; options: string[]; fstype: string } | undefined;
+function mountLine(mountinfo: string, point: string): { root: string; options: string[]; fstype: string; source: string } | undefined {
+  let found: { root: string; options: string[]; fstype: string; source: string } | undefined;
   for (const line of mountinfo.split('\n')) {
     const [left, right] = line.split(' - ');
     const f = left?.split(' ') ?? [];
-    if (f[4] === point && right) found = { root: f[3], options: f[5].split(','), fstype: right.split(' ')[0] };
+    const [fstype, source] = right?.split(' ') ?? [];
+    if (f[4] === point && right) found = { root: f[3], options: f[5].split(','), fstype, source };
   }
   return found;
 }
@@ -72,6 +73,7 @@ for (const [mode, userns] of MODES) {
     t.equal(mountLine(mountinfo, '/secret-file')?.root, '/null', 'the file is covered by a bind mount of /dev/null');
     const dir = mountLine(mountinfo, '/secret-dir');
     t.equal(dir?.fstype, 'tmpfs', 'the directory is covered by a tmpfs');
+    t.equal(dir?.source, 'tmpfs', 'whose source is "tmpfs", as with runc');
     t.equal(dir?.options[0], 'ro', 'mounted read-only');
     t.notOk(mountinfo.includes('/no/such'), 'a missing path is skipped');
     t.equal(readFileSync(join(rootfs, 'secret-file'), 'utf8'), 'secret\n', 'the rootfs file is untouched');

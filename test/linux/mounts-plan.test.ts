@@ -231,8 +231,8 @@ t.test('masked paths: one /dev/null, checked to be c 1:3, bound by fd; directori
   t.equal(l.filter((x) => x.includes('"/dev/null"')).length, 1, '/dev/null is resolved once');
   t.equal(l.filter((x) => x === '%maskbind = open_tree(%devnull, "", 528385)').length, 2, 'a file gets a clone of /dev/null');
   const made = l.indexOf('%masktmpfsctx = fsopen("tmpfs", 1)');
-  t.same(l.slice(made, made + 6), [
-    '%masktmpfsctx = fsopen("tmpfs", 1)', 'fsconfig(%masktmpfsctx, 0, "ro", 0, 0)',
+  t.same(l.slice(made, made + 7), [
+    '%masktmpfsctx = fsopen("tmpfs", 1)', 'fsconfig(%masktmpfsctx, 1, "source", "tmpfs", 0)', 'fsconfig(%masktmpfsctx, 0, "ro", 0, 0)',
     'fsconfig(%masktmpfsctx, 1, "context", "a:b:c:s0", 0)', 'fsconfig(%masktmpfsctx, 6, 0, 0, 0)',
     `%maskbind = fsmount(%masktmpfsctx, 1, ${MOUNT_ATTR_RDONLY})`, 'close(%masktmpfsctx)',
   ], 'a directory gets a read-only tmpfs with the mount label, attached nowhere');
